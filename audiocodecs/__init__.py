@@ -1,0 +1,26 @@
+"""Codec adapters behind one interface (:class:`audiocodecs.base.Codec`) and a name registry."""
+
+from audiocodecs.base import Codec, CodecError, CodecUnavailable, Packets, RoundTrip, align_length
+from audiocodecs.registry import (
+    CodecEntry,
+    codec_names,
+    get_codec,
+    get_entry,
+    list_codecs,
+    register_codec,
+)
+
+__all__ = [
+    "Codec",
+    "CodecEntry",
+    "CodecError",
+    "CodecUnavailable",
+    "Packets",
+    "RoundTrip",
+    "align_length",
+    "codec_names",
+    "get_codec",
+    "get_entry",
+    "list_codecs",
+    "register_codec",
+]

@@ -1,0 +1,244 @@
+"""The one interface every codec adapter implements.
+
+A codec sees mono audio at its own ``sample_rate``. Everything that converts between the
+harness's 16 kHz evaluation audio and a codec's native rate — resampling, length alignment,
+delay compensation — happens here, in :meth:`Codec.roundtrip`, never in an adapter.
+
+Tensors are channel-first: waveforms ``[B, 1, T]`` float32 in [-1, 1], codes ``[B, K, F]`` int64
+(``K`` = ``num_codebooks``, ``F`` = frames).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from audiocodecs.resample import resample
+
+
+class CodecError(RuntimeError):
+    """A codec failed on one input (bad length, decode error …); recorded per utterance."""
+
+
+class CodecUnavailable(RuntimeError):
+    """A codec cannot be built here (missing package or weights); the message says the fix."""
+
+
+@dataclass
+class RoundTrip:
+    """What one pass through a codec produced.
+
+    Attributes:
+        wav: decoded audio at the caller's sample rate, aligned to the input length, ``[B, 1, T]``.
+        codes: integer tokens ``[B, K, F]`` for token codecs, ``None`` for byte-stream codecs.
+        num_bytes: bytes actually produced per batch item for byte-stream codecs, else ``None``.
+        encode_seconds: wall-clock seconds spent in encode (device-synchronised).
+        decode_seconds: wall-clock seconds spent in decode (device-synchronised).
+    """
+
+    wav: torch.Tensor
+    codes: torch.Tensor | None
+    num_bytes: list[int] | None
+    encode_seconds: float
+    decode_seconds: float
+
+
+@dataclass
+class Packets:
+    """A byte-stream codec's output: one ``bytes`` object per batch item plus what decode needs."""
+
+    data: list[bytes]
+    num_samples: list[int]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Codec(ABC):
+    """Abstract speech codec.
+
+    Subclasses set the class or instance attributes below and implement :meth:`_encode` and
+    :meth:`_decode` (token codecs) or override :meth:`encode_bytes` / :meth:`decode_bytes` and set
+    ``stream = "bytes"`` (byte-stream codecs such as Opus).
+
+    Attributes:
+        name: registry name, e.g. ``"opus@6kbps"``.
+        sample_rate: the codec's native rate in Hz; the harness resamples to and from it.
+        frame_rate: code frames (or packets) per second of audio.
+        num_codebooks: ``K``, codes per frame.
+        codebook_sizes: entries per codebook; FSQ's implicit codebook is the product of its levels.
+        codebook_levels: optional per-codebook mixed-radix levels (FSQ: ``((17,)*6,)``) so the
+            harness can report per-dimension level usage; ``None`` when codes are plain indices.
+        delay_samples: samples (at ``sample_rate``) the decoded signal lags the input; removed in
+            :meth:`roundtrip` before length alignment.
+        stream: ``"tokens"`` (encode → int codes) or ``"bytes"`` (encode → a byte string).
+        pretrained: whether this entry uses trained weights (random-init entries say so here).
+    """
+
+    name: str = "codec"
+    sample_rate: int = 16000
+    frame_rate: float = 0.0
+    num_codebooks: int = 0
+    codebook_sizes: tuple[int, ...] = ()
+    codebook_levels: tuple[tuple[int, ...], ...] | None = None
+    delay_samples: int = 0
+    stream: ClassVar[str] = "tokens"
+    pretrained: bool = True
+
+    def __init__(self) -> None:
+        self.device = torch.device("cpu")
+
+    # ----------------------------------------------------------------------------------- metadata
+    @property
+    def nominal_bps(self) -> float:
+        """Bits per second a fixed-length code needs: ``frame_rate × Σ_k log2(codebook_size_k)``."""
+        return self.frame_rate * sum(math.log2(s) for s in self.codebook_sizes)
+
+    @property
+    def bitrate_formula(self) -> str:
+        """Human-readable derivation of :attr:`nominal_bps`, shown in tables."""
+        if not self.codebook_sizes:
+            return f"{self.nominal_bps:.0f} bps (configured)"
+        sizes = sorted(set(self.codebook_sizes))
+        size_txt = " + ".join(f"{self.codebook_sizes.count(s)}×log2({s})" for s in sizes)
+        return f"{self.frame_rate:g} Hz × ({size_txt}) = {self.nominal_bps:.0f} bps"
+
+    def describe(self) -> dict[str, Any]:
+        """Configuration recorded in every result file."""
+        return {
+            "name": self.name,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "sample_rate": self.sample_rate,
+            "frame_rate": self.frame_rate,
+            "num_codebooks": self.num_codebooks,
+            "codebook_sizes": list(self.codebook_sizes),
+            "codebook_levels": [list(x) for x in self.codebook_levels]
+            if self.codebook_levels
+            else None,
+            "nominal_bps": self.nominal_bps,
+            "bitrate_formula": self.bitrate_formula,
+            "delay_samples": self.delay_samples,
+            "stream": self.stream,
+            "pretrained": self.pretrained,
+            **self.extra_config(),
+        }
+
+    def extra_config(self) -> dict[str, Any]:
+        """Adapter-specific settings (checkpoint path, bandwidth, ...) for provenance."""
+        return {}
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest input (at ``sample_rate``) the codec accepts; one frame by default."""
+        if self.frame_rate <= 0:
+            return 1
+        return int(math.ceil(self.sample_rate / self.frame_rate))
+
+    # ------------------------------------------------------------------------------------ device
+    def to(self, device: str | torch.device) -> Codec:
+        """Move the codec's model (if any) to ``device``; returns ``self``."""
+        self.device = torch.device(device)
+        for module in self._modules():
+            module.to(self.device)
+        return self
+
+    def _modules(self) -> list[torch.nn.Module]:
+        """Torch modules owned by the adapter (moved by :meth:`to`)."""
+        return []
+
+    # ---------------------------------------------------------------------- token codec interface
+    def _encode(self, wav: torch.Tensor) -> torch.Tensor:
+        """``[B, 1, T]`` at ``sample_rate`` on ``device`` → codes ``[B, K, F]`` int64."""
+        raise NotImplementedError
+
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes ``[B, K, F]`` → waveform ``[B, 1, T']`` at ``sample_rate``."""
+        raise NotImplementedError
+
+    @torch.inference_mode()
+    def encode(self, wav: torch.Tensor, sr: int) -> torch.Tensor:
+        """Encode ``wav [B, 1, T]`` sampled at ``sr`` into codes ``[B, K, F]`` (int64)."""
+        x = self._prepare(wav, sr)
+        codes = self._encode(x)
+        if codes.dtype != torch.int64:
+            codes = codes.long()
+        return codes
+
+    @torch.inference_mode()
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Decode codes ``[B, K, F]`` into a waveform ``[B, 1, T']`` at the codec's rate."""
+        return self._decode(codes.to(self.device))
+
+    # ----------------------------------------------------------------------- byte codec interface
+    def encode_bytes(self, wav: torch.Tensor) -> Packets:
+        """Byte-stream codecs: ``[B, 1, T]`` at ``sample_rate`` → one byte string per item."""
+        raise NotImplementedError(f"{self.name} is a token codec; use encode()")
+
+    def decode_bytes(self, packets: Packets) -> torch.Tensor:
+        """Byte-stream codecs: packets → ``[B, 1, T']`` at ``sample_rate``."""
+        raise NotImplementedError(f"{self.name} is a token codec; use decode()")
+
+    # ------------------------------------------------------------------------------- shared path
+    def _prepare(self, wav: torch.Tensor, sr: int) -> torch.Tensor:
+        if wav.dim() != 3 or wav.shape[1] != 1:
+            raise CodecError(f"expected mono audio [B, 1, T], got shape {tuple(wav.shape)}")
+        x = resample(wav.to(self.device, torch.float32), sr, self.sample_rate)
+        if x.shape[-1] < self.min_samples:
+            raise CodecError(
+                f"input too short for {self.name}: {x.shape[-1]} samples at {self.sample_rate} Hz, "
+                f"needs at least {self.min_samples} (one frame)"
+            )
+        return x
+
+    @torch.inference_mode()
+    def roundtrip(self, wav: torch.Tensor, sr: int) -> RoundTrip:
+        """Encode and decode ``wav [B, 1, T]`` at ``sr``; return audio at ``sr`` aligned to ``T``.
+
+        This is the one place where resampling (to the codec's rate and back), delay compensation
+        and length alignment (trim, or zero-pad at the end) happen for every codec.
+        """
+        import time
+
+        length = wav.shape[-1]
+        x = self._prepare(wav, sr)
+        _sync(self.device)
+        t0 = time.perf_counter()
+        codes: torch.Tensor | None = None
+        num_bytes: list[int] | None = None
+        if self.stream == "bytes":
+            packets = self.encode_bytes(x)
+            num_bytes = [len(p) for p in packets.data]
+        else:
+            codes = self._encode(x).long()
+        _sync(self.device)
+        t1 = time.perf_counter()
+        y = self.decode_bytes(packets) if self.stream == "bytes" else self._decode(codes)
+        _sync(self.device)
+        t2 = time.perf_counter()
+        y = y.float()
+        if self.delay_samples:
+            y = y[..., self.delay_samples :]
+        y = resample(y, self.sample_rate, sr)
+        y = align_length(y, length)
+        return RoundTrip(
+            wav=y,
+            codes=codes.cpu() if codes is not None else None,
+            num_bytes=num_bytes,
+            encode_seconds=t1 - t0,
+            decode_seconds=t2 - t1,
+        )
+
+
+def align_length(wav: torch.Tensor, length: int) -> torch.Tensor:
+    """Trim ``wav [..., T']`` to ``length`` samples, or zero-pad its end up to ``length``."""
+    n = wav.shape[-1]
+    if n >= length:
+        return wav[..., :length]
+    return torch.nn.functional.pad(wav, (0, length - n))

@@ -1,0 +1,313 @@
+"""``python -m bench``: run codecs over a dataset, publish the leaderboard, gate regressions."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bench.results import REPO_ROOT
+
+RESULTS_DIR = REPO_ROOT / "results"
+#: Codecs ``bench run`` uses when ``--codecs`` is absent (unavailable ones are skipped with a note).
+DEFAULT_CODECS = ("passthrough", "opus@6kbps", "opus@12kbps", "taae_fsq", "taae_rvq")
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _split(spec: str) -> list[str]:
+    return [s.strip() for s in spec.split(",") if s.strip()]
+
+
+def _default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# ------------------------------------------------------------------------------------ commands
+def cmd_run(args: argparse.Namespace) -> int:
+    from audiocodecs import get_entry
+    from bench.data import get_dataset
+    from bench.metrics import parse_metrics
+    from bench.runner import RunOptions, make_pool
+
+    metrics = parse_metrics(args.metrics)
+    if args.codecs:
+        names = _split(args.codecs)
+        for n in names:
+            get_entry(n)  # unknown names fail before any work starts
+    else:
+        names = []
+        for n in DEFAULT_CODECS:
+            reason = get_entry(n).availability()
+            if reason is None:
+                names.append(n)
+            else:
+                print(f"note: skipping default codec {n}: {reason}", file=sys.stderr)
+    dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
+    if args.shard:
+        dataset = _shard(dataset, args.shard)
+    opts = RunOptions(
+        metrics=metrics,
+        device=args.device,
+        workers=args.workers,
+        out=Path(args.out),
+        fresh=args.fresh,
+        progress=not args.no_progress,
+    )
+    print(
+        f"dataset {dataset.name}: {len(dataset.utterances)} utterances ({dataset.slug}); "
+        f"metrics: {', '.join(metrics)}; device {args.device}; workers {args.workers}",
+        file=sys.stderr,
+    )
+    failed = []
+    pool = make_pool(args.workers)
+    try:
+        for name in names:
+            status = _run_one(name, dataset, opts, pool)
+            if status == 130:
+                return 130
+            if status:
+                failed.append(name)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    if not args.no_leaderboard and Path(args.out).resolve() == RESULTS_DIR.resolve():
+        from bench.leaderboard import write_leaderboard
+
+        for p in write_leaderboard(RESULTS_DIR):
+            print(f"wrote {_rel(p)}")
+    return 1 if failed else 0
+
+
+def _run_one(name: str, dataset, opts, pool) -> int:  # type: ignore[no-untyped-def]
+    from audiocodecs import CodecUnavailable
+    from bench.runner import run_codec
+
+    try:
+        path = run_codec(name, dataset, opts, pool)
+    except CodecUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished utterances are kept; rerun the same command to resume {name}",
+            file=sys.stderr,
+        )
+        return 130
+    print(f"wrote {_rel(path)}")
+    return 0
+
+
+def _shard(dataset, spec: str):  # type: ignore[no-untyped-def]
+    try:
+        i, n = (int(x) for x in spec.split("/"))
+        if not 0 <= i < n:
+            raise ValueError
+    except ValueError:
+        raise CliError(f"--shard takes I/N with 0 ≤ I < N, not {spec!r}") from None
+    dataset.utterances = dataset.utterances[i::n]
+    dataset.slug += f"-shard{i}of{n}"
+    dataset.notes.append(f"shard {i} of {n} (every {n}th utterance from {i})")
+    return dataset
+
+
+def _rel(p: Path) -> str:
+    try:
+        return str(Path(p).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from audiocodecs import list_codecs
+    from bench.data import DATASET_NAMES
+    from bench.metrics import get_metric, metric_names
+
+    rows = []
+    for entry, reason in list_codecs():
+        if entry.test_only and not args.all:
+            continue
+        status = "available" if reason is None else f"unavailable: {reason}"
+        rows.append([entry.name, entry.family, entry.description, status])
+    print(tabulate(rows, headers=["codec", "family", "description", "status"], tablefmt="github"))
+    if not args.all:
+        print("(random-init / test-only codecs hidden; --all shows them)")
+    print()
+    mrows = []
+    for n in metric_names():
+        m = get_metric(n)
+        mrows.append([n, m.label, m.unit, "higher" if m.higher_is_better else "lower"])
+    print(tabulate(mrows, headers=["metric", "label", "unit", "better"], tablefmt="github"))
+    print()
+    print("datasets: " + ", ".join(DATASET_NAMES) + ", or any folder of audio files")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from bench.leaderboard import write_leaderboard
+
+    for p in write_leaderboard(Path(args.results)):
+        print(f"wrote {_rel(p)}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bench.check import run_check, update_baselines
+
+    if args.update:
+        for p in update_baselines(Path(args.baselines), _split(args.codecs or ""), args.device):
+            print(f"wrote {_rel(p)}")
+        return 0
+    ok, report = run_check(Path(args.baselines), device=args.device)
+    print(report)
+    return 0 if ok else 1
+
+
+def cmd_throughput(args: argparse.Namespace) -> int:
+    from bench.throughput import measure, throughput_table
+
+    rows = []
+    for name in _split(args.codecs):
+        rows.append(
+            measure(
+                name,
+                device=args.device,
+                batch_size=args.batch_size,
+                seconds=args.seconds,
+                repeats=args.repeats,
+            )
+        )
+    print(throughput_table(rows))
+    if args.out:
+        from bench.results import atomic_write_json
+
+        atomic_write_json(Path(args.out), rows)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    if args.data_cmd == "download":
+        from bench.data.download import download_librispeech_test_clean
+
+        path = (
+            download_librispeech_test_clean(Path(args.dest), url=args.url)
+            if args.url
+            else (download_librispeech_test_clean(Path(args.dest)))
+        )
+        print(
+            f"LibriSpeech test-clean is at {path}; "
+            f"use --dataset librispeech-test-clean --data {path}"
+        )
+        return 0
+    if args.data_cmd == "verify":
+        from bench.data import get_dataset
+        from bench.data.verify import verify_dataset
+
+        ds = get_dataset(args.dataset, args.data)
+        ok, report = verify_dataset(ds)
+        print(report)
+        return 0 if ok else 1
+    raise CliError("usage: python -m bench data {download,verify} …")
+
+
+# -------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Speech-codec benchmark: per-utterance metrics, bitrate, codebook use, "
+        "throughput; leaderboard and regression gate.",
+    )
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="run codecs over a dataset and write result files")
+    r.add_argument(
+        "--codecs",
+        help=f"comma-separated registry names (default: {','.join(DEFAULT_CODECS)}, "
+        "skipping unavailable ones); `python -m bench list` shows all",
+    )
+    r.add_argument(
+        "--dataset",
+        default="default",
+        help="`default` (embedded real speech, offline), `librispeech-test-clean` (needs --data), "
+        "or a path to any folder of audio files",
+    )
+    r.add_argument(
+        "--data", help="local LibriSpeech test-clean folder (or env LIBRISPEECH_TEST_CLEAN)"
+    )
+    r.add_argument("--limit", type=int, help="only the first N utterances (by id)")
+    r.add_argument("--max-seconds", type=float, help="only utterances at most this long")
+    r.add_argument("--metrics", help="comma-separated metric names (default: all)")
+    r.add_argument("--device", default="cpu", help="torch device for the codec, e.g. cuda:0")
+    r.add_argument(
+        "--workers",
+        type=int,
+        default=_default_workers(),
+        help="metric worker processes (default: all cores; 0 = in this process)",
+    )
+    r.add_argument("--out", default=str(RESULTS_DIR), help="results folder (default: results/)")
+    r.add_argument("--shard", help="I/N: run only every N-th utterance starting at I")
+    r.add_argument("--fresh", action="store_true", help="discard an interrupted run's journal")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--no-leaderboard", action="store_true", help="do not regenerate results/LEADERBOARD.md"
+    )
+    r.set_defaults(func=cmd_run)
+
+    ls = sub.add_parser("list", help="list codecs (with availability), metrics and datasets")
+    ls.add_argument("--all", action="store_true", help="include random-init / test-only codecs")
+    ls.set_defaults(func=cmd_list)
+
+    lb = sub.add_parser("leaderboard", help="regenerate LEADERBOARD.md and plots from result files")
+    lb.add_argument("--results", default=str(RESULTS_DIR), help="results folder")
+    lb.set_defaults(func=cmd_leaderboard)
+
+    c = sub.add_parser(
+        "check", help="regression gate: rerun the baseline subset and compare within tolerances"
+    )
+    c.add_argument("--baselines", default=str(RESULTS_DIR / "check"), help="baseline folder")
+    c.add_argument("--device", default="cpu")
+    c.add_argument("--update", action="store_true", help="write new baselines instead of checking")
+    c.add_argument("--codecs", help="with --update: which codecs (default: the existing baselines)")
+    c.set_defaults(func=cmd_check)
+
+    t = sub.add_parser("throughput", help="encode/decode speed (× real time) and peak memory")
+    t.add_argument("--codecs", required=True, help="comma-separated codec names")
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--batch-size", type=int, default=1)
+    t.add_argument("--seconds", type=float, default=10.0, help="audio length per item")
+    t.add_argument("--repeats", type=int, default=3, help="timed repeats after one warm-up")
+    t.add_argument("--out", help="also write the rows as JSON here")
+    t.set_defaults(func=cmd_throughput)
+
+    d = sub.add_parser("data", help="download / verify evaluation data")
+    dsub = d.add_subparsers(dest="data_cmd", required=True)
+    dl = dsub.add_parser(
+        "download", help="fetch and verify LibriSpeech test-clean (needs internet)"
+    )
+    dl.add_argument("--dest", required=True, help="folder to extract into")
+    dl.add_argument("--url", help="archive URL or local path (default: the official openslr URL)")
+    dv = dsub.add_parser("verify", help="check a dataset's files against its pinned manifest")
+    dv.add_argument("--dataset", default="librispeech-test-clean")
+    dv.add_argument("--data", help="local folder")
+    d.set_defaults(func=cmd_data)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from audiocodecs import CodecUnavailable
+    from bench.data import DatasetError
+    from bench.runner import RunError
+
+    try:
+        return int(args.func(args))
+    except (CliError, DatasetError, RunError, CodecUnavailable, KeyError, ValueError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"error: {msg}", file=sys.stderr)
+        return 2

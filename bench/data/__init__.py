@@ -1,0 +1,246 @@
+"""Evaluation datasets: the embedded default set, LibriSpeech test-clean, and any folder of audio.
+
+Every dataset is an ordered list of :class:`Utterance` (id + path) with a manifest hash that goes
+into every result file, so two results can only be compared when they were scored on the same audio.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_DIR = PACKAGE_DIR / "default"
+MANIFEST_DIR = PACKAGE_DIR / "manifests"
+LIBRISPEECH_MANIFEST = MANIFEST_DIR / "librispeech-test-clean.tsv"
+#: Environment variable naming a local LibriSpeech test-clean folder.
+LIBRISPEECH_ENV = "LIBRISPEECH_TEST_CLEAN"
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
+
+DATASET_NAMES = ("default", "librispeech-test-clean")
+
+
+class DatasetError(ValueError):
+    """A dataset cannot be built (missing folder, manifest mismatch …); one clear line."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One evaluation item: a stable id and the file it comes from."""
+
+    id: str
+    path: Path
+    sha256_pcm: str | None = None  # expected content hash where the manifest pins one
+    speaker: str | None = None
+
+
+@dataclass
+class Dataset:
+    """An ordered, pinned list of utterances.
+
+    Attributes:
+        name: ``default``, ``librispeech-test-clean`` or ``folder:<name>``.
+        slug: folder name for results (``librispeech-test-clean-4utt`` for a partial copy).
+        utterances: deterministic order (sorted by id).
+        source: where the audio was read from.
+        notes: what is known about completeness / verification.
+    """
+
+    name: str
+    slug: str
+    utterances: list[Utterance]
+    source: str
+    notes: list[str] = field(default_factory=list)
+    manifest_size: int | None = None
+
+    @property
+    def ids_hash(self) -> str:
+        """SHA-256 over the sorted utterance ids (what was scored)."""
+        return hashlib.sha256("\n".join(u.id for u in self.utterances).encode()).hexdigest()
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "slug": self.slug,
+            "num_utterances": len(self.utterances),
+            "manifest_size": self.manifest_size,
+            "ids_sha256": self.ids_hash,
+            "source": self.source,
+            "notes": self.notes,
+        }
+
+    def subset(self, ids: list[str]) -> Dataset:
+        """The utterances whose id is in ``ids``, in dataset order."""
+        keep = set(ids)
+        missing = keep - {u.id for u in self.utterances}
+        if missing:
+            raise DatasetError(f"{self.name}: ids not in dataset: {', '.join(sorted(missing)[:5])}")
+        utts = [u for u in self.utterances if u.id in keep]
+        return Dataset(
+            self.name, self.slug, utts, self.source, list(self.notes), self.manifest_size
+        )
+
+
+def _read_tsv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def default_dataset() -> Dataset:
+    """The real-speech set shipped in the package (``bench/data/default/ATTRIBUTION.md``)."""
+    manifest = DEFAULT_DIR / "manifest.tsv"
+    if not manifest.is_file():
+        raise DatasetError(f"embedded dataset manifest missing: {manifest} (broken install?)")
+    utts = []
+    for row in _read_tsv(manifest):
+        path = DEFAULT_DIR / row["file"]
+        if not path.is_file():
+            raise DatasetError(f"embedded dataset file missing: {path} (broken install?)")
+        utts.append(Utterance(row["id"], path, row.get("sha256_pcm") or None, row.get("speaker")))
+    utts.sort(key=lambda u: u.id)
+    return Dataset(
+        "default",
+        "default",
+        utts,
+        source=str(DEFAULT_DIR.relative_to(PACKAGE_DIR.parent.parent)),
+        notes=["embedded real read speech; see bench/data/default/ATTRIBUTION.md"],
+        manifest_size=len(utts),
+    )
+
+
+def _find_audio(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def librispeech_test_clean(root: str | Path | None) -> Dataset:
+    """LibriSpeech test-clean from a local folder, checked against the pinned manifest.
+
+    ``root`` may be the ``LibriSpeech`` folder, its ``test-clean`` folder, or any folder holding the
+    ``<speaker>-<chapter>-<utt>.flac|wav`` files (nested or flat). Files whose id is not in the
+    manifest are an error; ids of the manifest that are absent are allowed and reported (a partial
+    copy gets a ``-<N>utt`` slug so its results are never confused with the full set's).
+    """
+    if root is None:
+        root = os.environ.get(LIBRISPEECH_ENV)
+    if not root:
+        raise DatasetError(
+            "librispeech-test-clean needs a local copy: pass --data PATH or set "
+            f"{LIBRISPEECH_ENV}=PATH (get it with `python -m bench data download --dest DIR`)"
+        )
+    root = Path(root)
+    if (root / "LibriSpeech" / "test-clean").is_dir():
+        root = root / "LibriSpeech" / "test-clean"
+    elif (root / "test-clean").is_dir():
+        root = root / "test-clean"
+    if not root.is_dir():
+        raise DatasetError(f"LibriSpeech test-clean folder not found: {root}")
+    if not LIBRISPEECH_MANIFEST.is_file():
+        raise DatasetError(f"pinned manifest missing: {LIBRISPEECH_MANIFEST}")
+    manifest = {row["id"]: row for row in _read_tsv(LIBRISPEECH_MANIFEST)}
+    found: dict[str, Path] = {}
+    unknown: list[str] = []
+    for p in _find_audio(root):
+        uid = p.stem
+        if uid in manifest:
+            if uid in found:
+                raise DatasetError(f"utterance {uid} found twice: {found[uid]} and {p}")
+            found[uid] = p
+        else:
+            unknown.append(p.name)
+    if unknown:
+        raise DatasetError(
+            f"{len(unknown)} audio file(s) in {root} are not LibriSpeech test-clean utterances "
+            f"(e.g. {', '.join(unknown[:3])}); point --data at a test-clean folder"
+        )
+    if not found:
+        raise DatasetError(f"no LibriSpeech test-clean audio under {root}")
+    utts = [
+        Utterance(uid, found[uid], manifest[uid].get("sha256_pcm") or None, uid.split("-")[0])
+        for uid in sorted(found)
+    ]
+    n, total = len(utts), len(manifest)
+    complete = n == total
+    notes = [f"{n} of {total} pinned test-clean utterances present"]
+    return Dataset(
+        "librispeech-test-clean",
+        "librispeech-test-clean" if complete else f"librispeech-test-clean-{n}utt",
+        utts,
+        source=str(root),
+        notes=notes,
+        manifest_size=total,
+    )
+
+
+def folder_dataset(path: str | Path) -> Dataset:
+    """Every audio file under ``path`` (recursive), id = path relative to it without suffix."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DatasetError(
+            f"not a dataset name or folder: {path!s} (valid names: {', '.join(DATASET_NAMES)})"
+        )
+    files = _find_audio(root)
+    if not files:
+        raise DatasetError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {root}")
+    utts = [Utterance(str(p.relative_to(root).with_suffix("")), p) for p in files]
+    utts.sort(key=lambda u: u.id)
+    ids_hash = hashlib.sha256("\n".join(u.id for u in utts).encode()).hexdigest()[:8]
+    name = root.resolve().name
+    return Dataset(
+        f"folder:{name}",
+        f"folder-{name}-{ids_hash}",
+        utts,
+        source=str(root),
+        notes=["generic folder of audio files"],
+        manifest_size=len(utts),
+    )
+
+
+def get_dataset(
+    spec: str | None = None,
+    data: str | Path | None = None,
+    limit: int | None = None,
+    max_seconds: float | None = None,
+) -> Dataset:
+    """Resolve ``--dataset`` (name or folder) and ``--data``; apply ``--limit`` (first N by id).
+
+    ``max_seconds`` keeps utterances no longer than that (read from file headers, not decoded).
+    """
+    spec = spec or "default"
+    if spec == "default":
+        ds = default_dataset()
+    elif spec == "librispeech-test-clean":
+        ds = librispeech_test_clean(data)
+    elif Path(spec).exists():
+        ds = folder_dataset(spec)
+    else:
+        close = difflib.get_close_matches(spec, DATASET_NAMES, n=2, cutoff=0.4)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise DatasetError(
+            f"unknown dataset {spec!r}{hint} (use {', '.join(DATASET_NAMES)} or a folder path)"
+        )
+    if max_seconds is not None:
+        import soundfile as sf
+
+        keep = []
+        for u in ds.utterances:
+            try:
+                info = sf.info(str(u.path))
+                if info.frames / info.samplerate <= max_seconds:
+                    keep.append(u)
+            except Exception:
+                keep.append(u)  # unreadable files stay in, to be recorded as failures
+        ds.notes.append(f"filtered to utterances ≤ {max_seconds:g} s")
+        ds.utterances = keep
+        ds.slug += f"-max{max_seconds:g}s"
+    if limit is not None:
+        if limit < 1:
+            raise DatasetError("--limit must be ≥ 1")
+        if limit < len(ds.utterances):
+            ds.utterances = ds.utterances[:limit]
+            ds.notes.append(f"limited to the first {limit} utterances by id")
+            ds.slug += f"-first{limit}"
+    return ds

@@ -1,0 +1,376 @@
+"""The benchmark runner: codec on its device in this process, metrics in a process pool.
+
+For each utterance: load the reference (policy in :mod:`bench.audio`), run
+:meth:`audiocodecs.base.Codec.roundtrip`, then hand ``(reference, decoded)`` to a worker that
+computes the metrics. At most ``2 × workers`` jobs are in flight, so memory stays flat however large
+the dataset. Every finished utterance is appended to the journal at once; failures (unreadable
+input, codec error, non-finite output, metric error) are recorded with their reason and never
+scored. Finally the journal is folded into one result JSON.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import resource
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from audiocodecs import Codec, get_codec
+from bench.audio import AudioError, load_audio
+from bench.codebook import CodebookStats
+from bench.data import Dataset
+from bench.results import SCHEMA_VERSION, Journal, atomic_write_json, provenance, safe_name
+from bench.stats import summarize
+
+#: How decoded audio is scored (recorded in every result file).
+SCORING_POLICY = (
+    "decoded float32 output of Codec.roundtrip (resampled back to 16 kHz, delay-compensated, "
+    "trimmed/zero-padded to the reference length), clamped to [-1, 1]; not re-quantised to 16 bit. "
+    "Reference: the file as read (mono, 16 kHz). Failures are counted, never scored."
+)
+
+
+class RunError(RuntimeError):
+    """A run cannot start (inconsistent journal, unavailable codec …)."""
+
+
+@dataclass
+class RunOptions:
+    """Options of one ``bench run`` over one codec and one dataset."""
+
+    metrics: list[str]
+    device: str = "cpu"
+    workers: int = 0  # 0 = compute metrics in this process
+    out: Path = Path("results")
+    fresh: bool = False
+    progress: bool = True
+
+
+# ------------------------------------------------------------------------------ metric workers
+def _init_worker() -> None:
+    # Each worker is one core's worth of metric work; the pool provides the parallelism.
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def score(
+    reference: np.ndarray, decoded: np.ndarray, metrics: list[str], device: str = "cpu"
+) -> dict[str, Any]:
+    """Compute ``metrics`` on one pair; per-metric errors are returned, not raised."""
+    from bench.metrics import get_metric
+
+    values: dict[str, float | None] = {}
+    errors: dict[str, str] = {}
+    seconds: dict[str, float] = {}
+    for name in metrics:
+        t0 = time.perf_counter()
+        try:
+            values[name] = get_metric(name)(reference, decoded, device)
+        except Exception as exc:  # a metric failing on one utterance must not stop the run
+            values[name] = None
+            errors[name] = f"{type(exc).__name__}: {exc}".strip()[:300]
+        seconds[name] = time.perf_counter() - t0
+    return {"metrics": values, "errors": errors, "metric_seconds": seconds}
+
+
+# ------------------------------------------------------------------------------------- runner
+def journal_for(opts: RunOptions, dataset: Dataset, codec_name: str) -> Journal:
+    return Journal(opts.out / ".work" / dataset.slug / safe_name(codec_name))
+
+
+def result_path(out: Path, dataset: Dataset, codec_name: str) -> Path:
+    return out / dataset.slug / f"{safe_name(codec_name)}.json"
+
+
+def make_pool(workers: int) -> cf.ProcessPoolExecutor | None:
+    """A metric worker pool (spawned processes, one thread each); ``None`` for ``workers == 0``.
+
+    Reuse one pool across codecs: starting workers (torch, librosa, DNSMOS models) costs seconds.
+    """
+    if workers <= 0:
+        return None
+    return cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker
+    )
+
+
+def run_codec(
+    codec_name: str,
+    dataset: Dataset,
+    opts: RunOptions,
+    pool: cf.ProcessPoolExecutor | None = None,
+) -> Path:
+    """Run one codec over ``dataset``, resuming from its journal; returns the result file path."""
+    codec = get_codec(codec_name, device=opts.device)
+    return run_built_codec(codec, dataset, opts, pool)
+
+
+def run_built_codec(
+    codec: Codec,
+    dataset: Dataset,
+    opts: RunOptions,
+    pool: cf.ProcessPoolExecutor | None = None,
+) -> Path:
+    """Like :func:`run_codec` for an already built codec (used by ``check`` and tests).
+
+    ``pool`` is an existing metric pool to use; without one, a pool of ``opts.workers`` is started
+    for this call and shut down at its end.
+    """
+    journal = journal_for(opts, dataset, codec.name)
+    if opts.fresh:
+        journal.clear()
+    header = {
+        "codec": codec.describe(),
+        "metrics": list(opts.metrics),
+        "dataset": dataset.name,
+    }
+    old_header, done = journal.read()
+    if old_header is not None:
+        old = {k: old_header.get(k) for k in header}
+        if _jsonable(old) != _jsonable(header):
+            raise RunError(
+                f"{journal.path} was written with a different codec config or metric list; "
+                "rerun with --fresh to discard it"
+            )
+    journal.start(header)
+    ids = {u.id for u in dataset.utterances}
+    done = {k: v for k, v in done.items() if k in ids}
+    pending = [u for u in dataset.utterances if u.id not in done]
+
+    bar = _progress(len(dataset.utterances), len(done), f"{codec.name} · {dataset.slug}", opts)
+    if opts.device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(torch.device(opts.device))
+    own_pool = pool is None and opts.workers > 0 and bool(pending)
+    if own_pool:
+        pool = make_pool(opts.workers)
+    in_flight: dict[cf.Future[dict[str, Any]], dict[str, Any]] = {}
+    max_in_flight = max(1, 2 * opts.workers)
+
+    def finish(fut: cf.Future[dict[str, Any]]) -> None:
+        base = in_flight.pop(fut)
+        try:
+            res = fut.result()
+        except Exception as exc:  # worker died (e.g. killed): record, keep going
+            res = {"metrics": {}, "errors": {"worker": f"{type(exc).__name__}: {exc}"}}
+        _write(journal, base, res, opts.metrics)
+        bar.update(1)
+
+    try:
+        for utt in pending:
+            base, pair = _process_utterance(codec, utt, journal)
+            if pair is None:
+                journal.append(base)
+                bar.update(1)
+                continue
+            ref, dec = pair
+            if pool is None:
+                _write(journal, base, score(ref, dec, opts.metrics), opts.metrics)
+                bar.update(1)
+                continue
+            while len(in_flight) >= max_in_flight:
+                finished, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
+                for fut in finished:
+                    finish(fut)
+            in_flight[pool.submit(score, ref, dec, opts.metrics)] = base
+        for fut in cf.as_completed(list(in_flight)):
+            finish(fut)
+    finally:
+        bar.close()
+        if own_pool and pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            for fut in in_flight:
+                fut.cancel()
+
+    peak = _peak_memory_mb(opts.device)
+    path = finalize(codec, dataset, journal, opts, peak)
+    journal.clear()
+    return path
+
+
+def _jsonable(obj: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(obj, default=str))
+
+
+def _process_utterance(
+    codec: Codec, utt: Any, journal: Journal
+) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]:
+    """Load, encode and decode one utterance. Returns the record base and the pair to score."""
+    base: dict[str, Any] = {"id": utt.id, "file": str(utt.path)}
+    try:
+        audio = load_audio(utt.path)
+    except AudioError as exc:
+        return {**base, "status": "failed", "stage": "input", "error": str(exc)}, None
+    base.update(
+        seconds=audio.seconds,
+        notes=audio.notes,
+        input_clipped_fraction=audio.clipped_fraction,
+        source_sr=audio.source_sr,
+    )
+    if utt.sha256_pcm and audio.source_sr == 16000 and not audio.notes:
+        from bench.audio import pcm_sha256
+
+        if pcm_sha256(audio.wav) != utt.sha256_pcm:
+            return {
+                **base,
+                "status": "failed",
+                "stage": "input",
+                "error": "content hash differs from the pinned manifest (different audio)",
+            }, None
+    wav = torch.from_numpy(audio.wav)[None, None]
+    try:
+        rt = codec.roundtrip(wav, 16000)
+    except Exception as exc:  # any codec failure is a per-utterance failure
+        return {
+            **base,
+            "status": "failed",
+            "stage": "codec",
+            "error": f"{type(exc).__name__}: {exc}"[:300],
+        }, None
+    dec = rt.wav[0, 0].detach().cpu().numpy().astype(np.float32)
+    base.update(encode_seconds=rt.encode_seconds, decode_seconds=rt.decode_seconds)
+    if rt.num_bytes is not None:
+        base["num_bytes"] = int(rt.num_bytes[0])
+    if rt.codes is not None:
+        codes = rt.codes[0].numpy()
+        base["num_frames"] = int(codes.shape[-1])
+        if codes.size:
+            journal.save_codes(utt.id, codes)
+    if not np.isfinite(dec).all():
+        return {
+            **base,
+            "status": "failed",
+            "stage": "codec",
+            "error": "codec produced NaN or infinite samples",
+        }, None
+    base["output_clipped_fraction"] = float(np.mean(np.abs(dec) > 1.0))
+    dec = np.clip(dec, -1.0, 1.0)
+    return base, (audio.wav, dec)
+
+
+def _write(journal: Journal, base: dict[str, Any], res: dict[str, Any], metrics: list[str]) -> None:
+    errors = res.get("errors", {})
+    values = res.get("metrics", {})
+    if errors and all(values.get(m) is None for m in metrics):
+        status = "failed"
+    elif errors:
+        status = "partial"
+    else:
+        status = "ok"
+    record = {**base, "status": status, "stage": "metrics" if errors else None, **res}
+    if errors:
+        record["error"] = "; ".join(f"{k}: {v}" for k, v in errors.items())
+    journal.append(record)
+
+
+def _peak_memory_mb(device: str) -> dict[str, Any]:
+    if device.startswith("cuda"):
+        return {
+            "kind": "cuda max_memory_allocated",
+            "mb": torch.cuda.max_memory_allocated(torch.device(device)) / 2**20,
+        }
+    return {
+        "kind": "peak RSS of the harness process (CPU)",
+        "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def finalize(
+    codec: Codec, dataset: Dataset, journal: Journal, opts: RunOptions, peak: dict[str, Any]
+) -> Path:
+    """Fold the journal into the result JSON (written atomically)."""
+    from bench.metrics import get_metric
+
+    _, records = journal.read()
+    ordered = [records[u.id] for u in dataset.utterances if u.id in records]
+    summary = {}
+    for m in opts.metrics:
+        vals = [r["metrics"][m] for r in ordered if r.get("metrics", {}).get(m) is not None]
+        summary[m] = summarize(vals)
+
+    stats = CodebookStats(codec.codebook_sizes, codec.codebook_levels)
+    for r in ordered:
+        p = journal.codes_path(r["id"])
+        if r.get("num_frames") and p.is_file():
+            stats.update(np.load(p))
+    cb = stats.summary(codec.frame_rate) if codec.codebook_sizes and stats.frames else None
+
+    coded = [r for r in ordered if "encode_seconds" in r]
+    audio_s = sum(r["seconds"] for r in coded)
+    enc_s = sum(r["encode_seconds"] for r in coded)
+    dec_s = sum(r["decode_seconds"] for r in coded)
+    bitrate: dict[str, Any] = {
+        "nominal_bps": codec.nominal_bps,
+        "formula": codec.bitrate_formula,
+        "entropy_bps": cb["entropy_bps"] if cb else None,
+    }
+    with_bytes = [r for r in coded if "num_bytes" in r]
+    if with_bytes:
+        total_bytes = sum(r["num_bytes"] for r in with_bytes)
+        bitrate["bytes_bps"] = 8 * total_bytes / sum(r["seconds"] for r in with_bytes)
+        bitrate["total_bytes"] = total_bytes
+
+    failures = Counter(
+        f"{r.get('stage')}: {r.get('error', '')[:120]}" for r in ordered if r["status"] != "ok"
+    )
+    result = {
+        "schema": SCHEMA_VERSION,
+        "codec": codec.describe(),
+        "dataset": dataset.describe(),
+        "metrics": {m: get_metric(m).describe() for m in opts.metrics},
+        "summary": summary,
+        "bitrate": bitrate,
+        "codebook": cb,
+        "throughput": {
+            "audio_seconds": audio_s,
+            "encode_seconds": enc_s,
+            "decode_seconds": dec_s,
+            "encode_xrt": audio_s / enc_s if enc_s > 0 else None,
+            "decode_xrt": audio_s / dec_s if dec_s > 0 else None,
+            "batch_size": 1,
+            "device": opts.device,
+            "peak_memory": peak,
+            "note": "wall-clock inside Codec.roundtrip, batch 1, includes resampling; "
+            "metrics run concurrently in worker processes",
+        },
+        "counts": {
+            "utterances": len(dataset.utterances),
+            "recorded": len(ordered),
+            "ok": sum(r["status"] == "ok" for r in ordered),
+            "partial": sum(r["status"] == "partial" for r in ordered),
+            "failed": sum(r["status"] == "failed" for r in ordered),
+        },
+        "failures": dict(failures.most_common()),
+        "scoring": SCORING_POLICY,
+        "provenance": provenance(opts.device, {"workers": opts.workers}),
+        "utterances": ordered,
+    }
+    path = result_path(opts.out, dataset, codec.name)
+    atomic_write_json(path, result)
+    return path
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, done: int, desc: str, opts: RunOptions) -> Any:
+    if not opts.progress:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, desc=desc, unit="utt", dynamic_ncols=True)

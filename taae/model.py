@@ -1,0 +1,262 @@
+"""The transformer auto-encoder (TAAE): patching, transformer blocks, 25 Hz latent, mirrored decoder.
+
+Encoder: waveform ``[B, 1, T]`` (T padded to a multiple of 640) → patches of 320 samples → linear
+patch embedding → ``enc_blocks_50hz`` blocks at 50 Hz → strided conv (stride 2) → ``enc_blocks_25hz``
+blocks at 25 Hz → LayerNorm → linear projection to a 6-dim latent ``[B, 6, F]``.
+Decoder (mirror): linear 6 → d → blocks at 25 Hz → transposed conv (stride 2) → blocks at 50 Hz →
+LayerNorm → linear d → 320 samples per token → waveform, trimmed back to ``T``.
+
+Block (pre-norm): ``x + γ₁ · Attn(LN(x))`` then ``x + γ₂ · SwiGLU(LN(x))`` with LayerNorm eps 1e-2,
+QK-norm (LayerNorm over the head dim), RoPE, sliding-window attention (``|i - j| <= window``) through
+``scaled_dot_product_attention`` (a boolean mask on any device; no mask when the window covers the
+whole sequence, so CUDA can use its fused kernels), and LayerScale ``γ`` on both branches.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from taae.bottlenecks import Bottleneck, BottleneckResult, build_bottleneck
+from taae.config import BottleneckConfig, ModelConfig
+
+
+def rope_tables(
+    length: int, head_dim: int, base: float, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotary cos/sin tables ``[T, head_dim / 2]`` (float32)."""
+    inv = 1.0 / (base ** (torch.arange(0, head_dim, 2, device=device).float() / head_dim))
+    angles = torch.arange(length, device=device).float()[:, None] * inv[None, :]
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs (first half, second half) of ``x [B, H, T, Dh]`` by position."""
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+def sliding_window_mask(length: int, window: int, device: torch.device) -> torch.Tensor | None:
+    """Boolean ``[T, T]`` mask, True where ``|i - j| <= window``; ``None`` if it allows everything."""
+    if window <= 0 or window >= length - 1:
+        return None
+    pos = torch.arange(length, device=device)
+    return (pos[:, None] - pos[None, :]).abs() <= window
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with QK-norm, RoPE and an optional sliding-window mask."""
+
+    def __init__(self, dim: int, num_heads: int, norm_eps: float, rope_base: float) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} not divisible by num_heads {num_heads}")
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        if self.head_dim % 2:
+            raise ValueError("head_dim must be even for RoPE")
+        self.rope_base = rope_base
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.q_norm = nn.LayerNorm(self.head_dim, eps=norm_eps)
+        self.k_norm = nn.LayerNorm(self.head_dim, eps=norm_eps)
+        self.out = nn.Linear(dim, dim, bias=False)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """``x [B, T, C]`` → ``[B, T, C]``."""
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k = self.q_norm(q), self.k_norm(k)
+        cos, sin = rope_tables(t, self.head_dim, self.rope_base, x.device)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.out(y.transpose(1, 2).reshape(b, t, c))
+
+
+class SwiGLU(nn.Module):
+    """Gated SiLU MLP: ``W₂ (silu(W₁ x) ⊙ W₃ x)``."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.w13 = nn.Linear(dim, 2 * hidden, bias=False)
+        self.w2 = nn.Linear(hidden, dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, T, C]`` → ``[B, T, C]``."""
+        a, g = self.w13(x).chunk(2, dim=-1)
+        return self.w2(F.silu(a) * g)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block with LayerScale on both residual branches."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(cfg.dim, eps=cfg.norm_eps)
+        self.attn = Attention(cfg.dim, cfg.num_heads, cfg.norm_eps, cfg.rope_base)
+        self.norm2 = nn.LayerNorm(cfg.dim, eps=cfg.norm_eps)
+        self.mlp = SwiGLU(cfg.dim, cfg.mlp_hidden)
+        self.gamma1 = nn.Parameter(torch.full((cfg.dim,), cfg.layer_scale_init))
+        self.gamma2 = nn.Parameter(torch.full((cfg.dim,), cfg.layer_scale_init))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """``x [B, T, C]`` → ``[B, T, C]``."""
+        x = x + self.gamma1 * self.attn(self.norm1(x), mask)
+        return x + self.gamma2 * self.mlp(self.norm2(x))
+
+
+class Stack(nn.Module):
+    """A run of blocks at one token rate sharing one sliding-window mask."""
+
+    def __init__(self, cfg: ModelConfig, depth: int) -> None:
+        super().__init__()
+        self.window = cfg.window
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(depth))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, T, C]`` → ``[B, T, C]``."""
+        if not len(self.blocks):
+            return x
+        mask = sliding_window_mask(x.shape[1], self.window, x.device)
+        for block in self.blocks:
+            x = block(x, mask)
+        return x
+
+
+class Encoder(nn.Module):
+    """Waveform ``[B, 1, T]`` (T a multiple of ``hop_length``) → latent ``[B, D, T / hop]``."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.patch = nn.Linear(cfg.patch_size, cfg.dim)
+        self.stack50 = Stack(cfg, cfg.enc_blocks_50hz)
+        self.down = nn.Conv1d(cfg.dim, cfg.dim, kernel_size=cfg.downsample, stride=cfg.downsample)
+        self.stack25 = Stack(cfg, cfg.enc_blocks_25hz)
+        self.norm = nn.LayerNorm(cfg.dim, eps=cfg.norm_eps)
+        self.proj = nn.Linear(cfg.dim, cfg.latent_dim)
+
+    def forward(self, wav: torch.Tensor) -> torch.Tensor:
+        b, _, t = wav.shape
+        x = self.patch(wav.reshape(b, t // self.cfg.patch_size, self.cfg.patch_size))  # [B, N, C]
+        x = self.stack50(x)
+        x = self.down(x.transpose(1, 2)).transpose(1, 2)  # [B, N / 2, C]
+        x = self.stack25(x)
+        return self.proj(self.norm(x)).transpose(1, 2)  # [B, D, F]
+
+
+class Decoder(nn.Module):
+    """Latent ``[B, D, F]`` → waveform ``[B, 1, F * hop]``."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.proj = nn.Linear(cfg.latent_dim, cfg.dim)
+        self.stack25 = Stack(cfg, cfg.dec_blocks_25hz)
+        self.up = nn.ConvTranspose1d(
+            cfg.dim, cfg.dim, kernel_size=cfg.downsample, stride=cfg.downsample
+        )
+        self.stack50 = Stack(cfg, cfg.dec_blocks_50hz)
+        self.norm = nn.LayerNorm(cfg.dim, eps=cfg.norm_eps)
+        self.unpatch = nn.Linear(cfg.dim, cfg.patch_size)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.proj(z.transpose(1, 2))  # [B, F, C]
+        x = self.stack25(x)
+        x = self.up(x.transpose(1, 2)).transpose(1, 2)  # [B, 2F, C]
+        x = self.stack50(x)
+        y = self.unpatch(self.norm(x))  # [B, 2F, P]
+        return y.reshape(y.shape[0], 1, -1)
+
+
+class TAAE(nn.Module):
+    """Transformer audio auto-encoder with a swappable bottleneck.
+
+    Args:
+        model_cfg: encoder/decoder shape.
+        bottleneck_cfg: quantizer description.
+        device: where parameters are created.
+    """
+
+    def __init__(
+        self,
+        model_cfg: ModelConfig,
+        bottleneck_cfg: BottleneckConfig,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        super().__init__()
+        self.cfg = model_cfg
+        self.encoder = Encoder(model_cfg)
+        self.decoder = Decoder(model_cfg)
+        self.bottleneck: Bottleneck = build_bottleneck(
+            bottleneck_cfg, model_cfg.latent_dim, model_cfg.frame_rate
+        )
+        self.to(device)
+
+    # ---------------------------------------------------------------------------------- lengths
+    @property
+    def hop_length(self) -> int:
+        """Samples per latent frame (640)."""
+        return self.cfg.hop_length
+
+    @property
+    def frame_rate(self) -> float:
+        """Latent frames per second (25.0)."""
+        return self.cfg.frame_rate
+
+    def pad(self, wav: torch.Tensor) -> torch.Tensor:
+        """Zero-pad ``wav [B, 1, T]`` at the end to a multiple of :attr:`hop_length`."""
+        if wav.dim() != 3 or wav.shape[1] != 1:
+            raise ValueError(f"expected [B, 1, T] audio, got {tuple(wav.shape)}")
+        rem = (-wav.shape[-1]) % self.hop_length
+        return F.pad(wav, (0, rem)) if rem else wav
+
+    def num_frames(self, num_samples: int) -> int:
+        """Latent frames for ``num_samples`` input samples (``ceil(T / 640)``)."""
+        return -(-num_samples // self.hop_length)
+
+    # ------------------------------------------------------------------------------ components
+    def encode_latent(self, wav: torch.Tensor) -> torch.Tensor:
+        """Pre-bottleneck latent ``[B, D, F]`` of ``wav [B, 1, T]`` (any ``T``)."""
+        return self.encoder(self.pad(wav))
+
+    @torch.no_grad()
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        """Codes ``[B, K, F]`` int64 of ``wav [B, 1, T]``, ``F = ceil(T / 640)``."""
+        return self.bottleneck.encode(self.encode_latent(wav))
+
+    @torch.no_grad()
+    def decode(self, codes: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """Waveform ``[B, 1, F * 640]`` (or trimmed to ``length``) of codes ``[B, K, F]``."""
+        y = self.decoder(self.bottleneck.decode(codes))
+        return y[..., :length] if length is not None else y
+
+    def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, BottleneckResult]:
+        """Reconstruct ``wav [B, 1, T]`` → (``[B, 1, T]``, bottleneck result with ``[B, K, F]`` codes).
+
+        In training mode the bottleneck applies its training-time quantization emulation.
+        """
+        length = wav.shape[-1]
+        result = self.bottleneck(self.encode_latent(wav))
+        y = self.decoder(result.z_q)
+        return y[..., :length], result
+
+    @torch.no_grad()
+    def reconstruct_unquantized(self, wav: torch.Tensor) -> torch.Tensor:
+        """Decode the bounded but unquantized latent (for the quantization gap), ``[B, 1, T]``."""
+        z = self.bottleneck.bound(self.encode_latent(wav))
+        return self.decoder(z)[..., : wav.shape[-1]]
+
+    def set_bottleneck(self, bottleneck: Bottleneck) -> None:
+        """Swap the bottleneck (e.g. a post-hoc residual FSQ) keeping encoder and decoder."""
+        if bottleneck.latent_dim != self.cfg.latent_dim:
+            raise ValueError("bottleneck latent_dim does not match the model")
+        device = next(self.parameters()).device
+        self.bottleneck = bottleneck.to(device)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

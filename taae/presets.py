@@ -1,0 +1,205 @@
+"""Named presets: ``<size>_<bottleneck>[_<fsq mode>]_<bitrate>``.
+
+Sizes: ``tiny`` (≈1.9 M parameters; trains on 2 CPU cores in tens of minutes), ``small`` (≈50 M; one
+GPU), ``paper`` (≈950 M; the paper's scale, multi-GPU). Within a size and bitrate, every ablation
+variant differs from the reference ``*_fsq_hybrid_*`` preset in exactly one field
+(:func:`ablation_diff` returns it; a test checks it). ``test`` is a micro config for unit tests.
+
+Bitrates are derived (25 Hz × Σ log2 L = 613 bps for 6 × 17 levels; 348 bps for 6 × 5 levels);
+RVQ variants derive their codebook size from the same bitrate (2 stages × 4904 entries = 613 bps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from taae.config import (
+    BottleneckConfig,
+    LossConfig,
+    ModelConfig,
+    TAAEConfig,
+    TrainConfig,
+    config_diff,
+)
+
+FSQ_MODES = ("hybrid", "ste", "noise", "none")
+
+_TINY = TAAEConfig(
+    name="tiny",
+    model=ModelConfig(
+        dim=128,
+        num_heads=2,
+        mlp_hidden=336,
+        enc_blocks_50hz=2,
+        enc_blocks_25hz=2,
+        dec_blocks_25hz=2,
+        dec_blocks_50hz=2,
+        window=16,
+        layer_scale_init=0.1,
+    ),
+    bottleneck=BottleneckConfig(levels=(17,) * 6),
+    loss=LossConfig(
+        mel_weight=1.0,
+        stft_weight=1.0,
+        complex_weight=1.0,
+        wave_weight=0.0,
+        adv_weight=0.0,
+        fm_weight=0.0,
+    ),
+    train=TrainConfig(
+        steps=6000,
+        batch_size=16,
+        crop_seconds=1.0,
+        lr=1e-3,
+        warmup_steps=200,
+        grad_clip=1.0,
+        ckpt_every=500,
+        val_every=500,
+    ),
+)
+
+_SMALL = TAAEConfig(
+    name="small",
+    model=ModelConfig(
+        dim=512,
+        num_heads=8,
+        mlp_hidden=1368,
+        enc_blocks_50hz=4,
+        enc_blocks_25hz=4,
+        dec_blocks_25hz=4,
+        dec_blocks_50hz=4,
+        window=64,
+        layer_scale_init=1e-2,
+    ),
+    bottleneck=BottleneckConfig(levels=(17,) * 6),
+    loss=LossConfig(complex_weight=1.0, adv_weight=1.0, fm_weight=2.0, adv_start_step=20000),
+    train=TrainConfig(
+        steps=200_000,
+        batch_size=32,
+        crop_seconds=4.0,
+        lr=3e-4,
+        warmup_steps=2000,
+        ckpt_every=2000,
+        val_every=2000,
+    ),
+)
+
+_PAPER = TAAEConfig(
+    name="paper",
+    model=ModelConfig(
+        dim=1024,
+        num_heads=16,
+        mlp_hidden=4096,
+        enc_blocks_50hz=14,
+        enc_blocks_25hz=14,
+        dec_blocks_25hz=14,
+        dec_blocks_50hz=14,
+        window=128,
+        layer_scale_init=1e-5,
+    ),
+    bottleneck=BottleneckConfig(levels=(17,) * 6),
+    loss=LossConfig(complex_weight=0.0, adv_weight=1.0, fm_weight=2.0, adv_start_step=0),
+    train=TrainConfig(
+        steps=500_000,
+        batch_size=16,
+        crop_seconds=5.12,
+        lr=1e-4,
+        warmup_steps=5000,
+        ckpt_every=5000,
+        val_every=5000,
+    ),
+)
+
+_TEST = TAAEConfig(
+    name="test",
+    model=ModelConfig(
+        dim=32,
+        num_heads=2,
+        mlp_hidden=64,
+        enc_blocks_50hz=1,
+        enc_blocks_25hz=1,
+        dec_blocks_25hz=1,
+        dec_blocks_50hz=1,
+        window=2,
+        layer_scale_init=0.1,
+    ),
+    bottleneck=BottleneckConfig(levels=(17,) * 6),
+    loss=LossConfig(
+        complex_weight=1.0,
+        wave_weight=1.0,
+        adv_weight=1.0,
+        fm_weight=1.0,
+        adv_start_step=1,
+        mel_fft_sizes=(256, 512),
+        mel_bins=(32, 64),
+        stft_fft_sizes=(256, 512),
+        disc_fft_sizes=(256, 512),
+        disc_channels=8,
+    ),
+    train=TrainConfig(
+        steps=20,
+        batch_size=4,
+        crop_seconds=0.2,
+        lr=3e-3,
+        warmup_steps=2,
+        ckpt_every=10,
+        val_every=10,
+        val_segments=2,
+        val_seconds=0.2,
+        log_every=1,
+    ),
+)
+
+
+def _bps(levels: tuple[int, ...]) -> int:
+    return round(BottleneckConfig(levels=levels).fsq_bits_per_frame() * 25.0)
+
+
+def _variants(base: TAAEConfig, size: str, levels: tuple[int, ...]) -> dict[str, TAAEConfig]:
+    """The five ablation variants of one size at one bitrate."""
+    bps = _bps(levels)
+    ref = dataclasses.replace(base, bottleneck=dataclasses.replace(base.bottleneck, levels=levels))
+    out: dict[str, TAAEConfig] = {}
+    for mode in FSQ_MODES:
+        name = f"{size}_fsq_{mode}_{bps}bps"
+        bottleneck = dataclasses.replace(ref.bottleneck, fsq_mode=mode)
+        out[name] = dataclasses.replace(ref, name=name, bottleneck=bottleneck)
+    name = f"{size}_rvq_{bps}bps"
+    out[name] = dataclasses.replace(
+        ref, name=name, bottleneck=dataclasses.replace(ref.bottleneck, kind="rvq")
+    )
+    return out
+
+
+PRESETS: dict[str, TAAEConfig] = {}
+PRESETS.update(_variants(_TINY, "tiny", (17,) * 6))
+PRESETS.update(_variants(_TINY, "tiny", (5,) * 6))  # lower-bitrate point where the bottleneck binds
+PRESETS.update(_variants(_SMALL, "small", (17,) * 6))
+PRESETS.update(_variants(_PAPER, "paper", (17,) * 6))
+PRESETS.update(_variants(_TEST, "test", (17,) * 6))
+PRESETS["test"] = dataclasses.replace(PRESETS["test_fsq_hybrid_613bps"], name="test")
+
+
+def get_preset(name: str) -> TAAEConfig:
+    """The preset called ``name``; ``KeyError`` listing close names when unknown."""
+    if name not in PRESETS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(PRESETS), n=3, cutoff=0.4)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(f"unknown preset {name!r}{hint}")
+    return PRESETS[name]
+
+
+def reference_of(name: str) -> str:
+    """The FSQ-hybrid reference preset an ablation variant is compared with."""
+    cfg = get_preset(name)
+    size = name.split("_")[0]
+    bps = _bps(cfg.bottleneck.levels)
+    return f"{size}_fsq_hybrid_{bps}bps"
+
+
+def ablation_diff(name: str) -> dict[str, tuple[Any, Any]]:
+    """Fields in which preset ``name`` differs from its reference (``(reference, variant)``)."""
+    return config_diff(get_preset(reference_of(name)), get_preset(name))
