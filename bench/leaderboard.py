@@ -1,8 +1,8 @@
 """``results/LEADERBOARD.md`` and the rate–distortion plot, generated only from result files.
 
 One table per dataset, one row per codec; every metric as mean ± half-width of the 95 %
-bootstrap CI, with the number of scored utterances and of failures. Codecs flagged test-only (random init) are
-never shown. Paper-reported figures live in a separate table labelled *reported*.
+bootstrap CI, with the number of scored utterances and of failures. Codecs flagged test-only
+(random init) are never shown. Paper-reported figures live in a separate table labelled *reported*.
 """
 
 from __future__ import annotations
@@ -15,20 +15,13 @@ from bench.results import atomic_write_text, find_results, load_result
 #: Figures reported by the TAAE paper on LibriSpeech test-clean (Parker et al. 2024, Table 2 as
 #: quoted in DESIGN.md §2). Never mixed with measured rows.
 REPORTED: list[dict[str, Any]] = [
-    {
-        "codec": "TAAE",
-        "bps": 700,
-        "sisdr": 4.73,
-        "mel": 0.86,
-        "stft": 1.26,
-        "pesq_wb": 3.09,
-        "stoi": 0.92,
-    },
+    {"codec": "TAAE", "bps": 700, "sisdr": 4.73, "mel": 0.86, "stft": 1.26, "pesq_wb": 3.09,
+     "stoi": 0.92},
     {"codec": "TAAE", "bps": 400, "sisdr": 3.18, "mel": 0.97, "pesq_wb": 2.96, "stoi": 0.90},
     {"codec": "Mimi", "bps": 1100, "sisdr": 2.20, "pesq_wb": 3.01, "stoi": 0.90},
     {"codec": "EnCodec", "bps": 3000, "mel": 0.95, "pesq_wb": 2.84, "stoi": 0.90},
     {"codec": "DAC", "bps": 1000, "sisdr": -6.51, "pesq_wb": 1.64},
-]
+]  # fmt: skip
 REPORTED_COLUMNS = ("sisdr", "mel", "stft", "pesq_wb", "stoi")
 
 

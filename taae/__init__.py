@@ -1,0 +1,1 @@
+"""TAAE: transformer audio auto-encoder speech codec (model, bottlenecks, losses, trainer)."""

@@ -1,0 +1,117 @@
+"""Every registered codec honours the Codec interface (parametrised over the whole registry)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from audiocodecs import Codec, CodecError, codec_names, get_codec, get_entry
+from tests.conftest import speech
+
+ALL = codec_names(include_test_only=True)
+
+
+def _build(name: str) -> Codec:
+    reason = get_entry(name).availability()
+    if reason is not None:
+        pytest.skip(f"{name} unavailable here: {reason}")
+    return get_codec(name, device="cpu")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_codec_metadata_is_consistent(name: str) -> None:
+    codec = _build(name)
+    assert codec.name == name
+    assert codec.sample_rate > 0
+    assert len(codec.codebook_sizes) == codec.num_codebooks
+    if codec.stream == "tokens" and codec.codebook_sizes:
+        expected = codec.frame_rate * sum(math.log2(s) for s in codec.codebook_sizes)
+        assert codec.nominal_bps == pytest.approx(expected)
+    if codec.codebook_levels is not None:
+        for size, levels in zip(codec.codebook_sizes, codec.codebook_levels, strict=True):
+            assert math.prod(levels) == size
+    desc = codec.describe()
+    assert desc["nominal_bps"] == pytest.approx(codec.nominal_bps)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_roundtrip_returns_aligned_finite_audio(name: str) -> None:
+    codec = _build(name)
+    n = 16000 + 123  # deliberately not a multiple of any frame size
+    x = torch.from_numpy(np.stack([speech(n / 16000, 0), speech(n / 16000, 1)]))[:, None]
+    rt = codec.roundtrip(x, 16000)
+    assert rt.wav.shape == (2, 1, n)
+    assert torch.isfinite(rt.wav).all()
+    assert rt.encode_seconds >= 0 and rt.decode_seconds >= 0
+    if codec.stream == "bytes":
+        assert rt.codes is None
+        assert rt.num_bytes is not None and all(b > 0 for b in rt.num_bytes)
+    else:
+        assert rt.codes is not None and rt.codes.dtype == torch.int64
+        assert rt.codes.shape[:2] == (2, codec.num_codebooks)
+        if codec.num_codebooks:
+            frames = rt.codes.shape[-1]
+            expected = n / 16000 * codec.frame_rate
+            assert abs(frames - expected) <= 2, (frames, expected)
+            for k, size in enumerate(codec.codebook_sizes):
+                assert int(rt.codes[:, k].min()) >= 0 and int(rt.codes[:, k].max()) < size
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if not n.startswith("passthrough")])
+def test_codec_changes_the_signal_but_keeps_it_correlated_when_pretrained(name: str) -> None:
+    codec = _build(name)
+    x = torch.from_numpy(speech(1.0))[None, None]
+    y = codec.roundtrip(x, 16000).wav
+    assert not torch.equal(x, y), "a lossy codec returned its input bit-exactly"
+    if codec.pretrained:
+        corr = float(torch.corrcoef(torch.stack([x.flatten(), y.flatten()]))[0, 1])
+        assert corr > 0.3, f"decoded audio barely correlates with the input (r = {corr:.2f})"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_token_encode_decode_matches_roundtrip(name: str) -> None:
+    codec = _build(name)
+    if codec.stream != "tokens" or not codec.num_codebooks:
+        pytest.skip("byte-stream or tokenless codec")
+    x = torch.from_numpy(speech(1.0))[None, None]
+    codes = codec.encode(x, 16000)
+    assert codes.dtype == torch.int64 and codes.dim() == 3
+    y = codec.decode(codes)
+    assert y.dim() == 3 and y.shape[:2] == (1, 1)
+    rt = codec.roundtrip(x, 16000)
+    assert torch.equal(rt.codes, codes.cpu()), "encode is not deterministic"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_too_short_or_malformed_input_raises_codec_error(name: str) -> None:
+    codec = _build(name)
+    with pytest.raises(CodecError):
+        codec.roundtrip(torch.zeros(1, 2, 16000), 16000)  # two channels: not [B, 1, T]
+    if codec.min_samples > 1:
+        short = max(1, codec.min_samples * 16000 // codec.sample_rate - 1)
+        with pytest.raises(CodecError):
+            codec.roundtrip(torch.zeros(1, 1, short), 16000)
+
+
+def test_passthrough_is_identity() -> None:
+    x = torch.from_numpy(speech(1.0))[None, None]
+    y = get_codec("passthrough").roundtrip(x, 16000).wav
+    assert torch.equal(x, y)
+
+
+def test_opus_bitrate_follows_libsndfile_mapping() -> None:
+    from audiocodecs.opus import compression_level_for
+
+    assert compression_level_for(6000) == pytest.approx(1.0)
+    assert compression_level_for(12000) == pytest.approx(0.976)
+    with pytest.raises(ValueError):
+        compression_level_for(4000)
+    x = torch.from_numpy(speech(3.0))[None, None]
+    low = get_codec("opus@6kbps").roundtrip(x, 16000).num_bytes[0]
+    high = get_codec("opus@12kbps").roundtrip(x, 16000).num_bytes[0]
+    assert high > 1.4 * low, "a higher target bitrate should produce clearly more bytes"
+    bps_low = 8 * low / 3.0
+    assert 4000 < bps_low < 10000, f"opus@6kbps produced {bps_low:.0f} bps"
