@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from audiocodecs import Codec, CodecUnavailable, get_codec
-from bench.data import get_dataset
+from bench.data import Dataset, get_dataset
 from bench.metrics import get_metric, metric_names
 from bench.results import find_results, load_result, safe_name
 from bench.runner import RunOptions, run_built_codec
@@ -39,7 +39,14 @@ def _rerun(
     work: Path,
 ) -> dict[str, Any]:
     ids = [u["id"] for u in baseline["utterances"]]
-    ds = get_dataset(baseline["dataset"]["name"]).subset(ids)
+    d = baseline["dataset"]
+    if d["name"].startswith("folder:"):
+        full = get_dataset(d["source"])
+    elif d["name"] == "librispeech-test-clean":
+        full = get_dataset(d["name"], data=d["source"])
+    else:
+        full = get_dataset(d["name"])
+    ds = full.subset(ids)
     codec = factory(baseline["codec"]["name"])
     codec.to(device)
     opts = RunOptions(
@@ -135,21 +142,32 @@ def _num(x: Any) -> str:
 
 
 def update_baselines(
-    folder: Path, codecs: list[str], device: str = "cpu", workers: int = 2
+    folder: Path,
+    codecs: list[str],
+    device: str = "cpu",
+    workers: int = 2,
+    dataset: Dataset | None = None,
+    metrics: list[str] | None = None,
+    factory: Callable[[str], Codec] = get_codec,
 ) -> list[Path]:
-    """(Re)write baselines for ``codecs`` (default: those already present, else the defaults)."""
+    """(Re)write baselines for ``codecs`` (default: those already present, else the defaults).
+
+    ``dataset`` defaults to the first :data:`CHECK_LIMIT` utterances of the embedded set, and
+    ``metrics`` to every registered metric.
+    """
     if not codecs:
         codecs = [load_result(f)["codec"]["name"] for f in _baseline_files(folder)]
     if not codecs:
         codecs = list(DEFAULT_CHECK_CODECS)
-    ds = get_dataset("default", limit=CHECK_LIMIT)
+    ds = dataset if dataset is not None else get_dataset("default", limit=CHECK_LIMIT)
     written = []
     work = Path(tempfile.mkdtemp(prefix="bench-check-"))
     try:
         for name in codecs:
-            codec = get_codec(name, device=device)
+            codec = factory(name)
+            codec.to(device)
             opts = RunOptions(
-                metrics=metric_names(), device=device, workers=workers, out=work, fresh=True,
+                metrics=metrics or metric_names(), device=device, workers=workers, out=work, fresh=True,
                 progress=False,
             )  # fmt: skip
             src = run_built_codec(codec, ds, opts)

@@ -151,8 +151,9 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
         "## Reported by the TAAE paper (not measured here)",
         "",
         "Figures quoted from Parker et al. 2024 (LibriSpeech test-clean, their setup) for "
-        "orientation only; they were not produced by this harness and are not comparable row "
-        "by row with the measured tables above.",
+        "orientation only; they were not produced by this harness (their metric settings, e.g. "
+        "Mel/STFT resolutions, may differ) and are not comparable row by row with the measured "
+        "tables above.",
         "",
         reported_table(),
         "",

@@ -113,6 +113,15 @@ class Journal:
         self.codes_dir.mkdir(exist_ok=True)
         if not self.path.is_file():
             self._append({"type": "header", **header})
+        else:
+            self._drop_torn_tail()
+
+    def _drop_torn_tail(self) -> None:
+        """Cut a last line left without its newline by a crash, so appends start on a fresh line."""
+        with open(self.path, "rb+") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
 
     def append(self, record: dict[str, Any]) -> None:
         self._append({"type": "utterance", **record})

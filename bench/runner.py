@@ -70,6 +70,28 @@ def score(
     values: dict[str, float | None] = {}
     errors: dict[str, str] = {}
     seconds: dict[str, float] = {}
+    # Metrics always run single-threaded, in workers and inline alike, so that float32 reductions
+    # happen in the same order and --workers never changes a number.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _score_into(reference, decoded, metrics, device, values, errors, seconds)
+    finally:
+        torch.set_num_threads(threads)
+    return {"metrics": values, "errors": errors, "metric_seconds": seconds}
+
+
+def _score_into(
+    reference: np.ndarray,
+    decoded: np.ndarray,
+    metrics: list[str],
+    device: str,
+    values: dict[str, float | None],
+    errors: dict[str, str],
+    seconds: dict[str, float],
+) -> None:
+    from bench.metrics import get_metric
+
     for name in metrics:
         t0 = time.perf_counter()
         try:
@@ -78,7 +100,6 @@ def score(
             values[name] = None
             errors[name] = f"{type(exc).__name__}: {exc}".strip()[:300]
         seconds[name] = time.perf_counter() - t0
-    return {"metrics": values, "errors": errors, "metric_seconds": seconds}
 
 
 # ------------------------------------------------------------------------------------- runner

@@ -1,0 +1,187 @@
+"""TAAE codecs (this project's transformer auto-encoder, package ``taae``).
+
+Entries and the checkpoints they load (``$TAAE_CHECKPOINTS`` or ``<repo>/checkpoints``, one folder
+per preset holding ``model.safetensors`` + ``config.json``):
+
+===================  ==========================  =============================================
+name                 preset (checkpoint folder)  bottleneck
+===================  ==========================  =============================================
+taae_fsq             tiny_fsq_hybrid_613bps      FSQ 6 × 17 levels, hybrid training, 613 bps
+taae_fsq_ste         tiny_fsq_ste_613bps         same, straight-through-only training
+taae_fsq_noise       tiny_fsq_noise_613bps       same, noise-only training
+taae_fsq_none        tiny_fsq_none_613bps        same, no quantization emulation in training
+taae_rvq             tiny_rvq_613bps             RVQ 2 × 4904 entries, 613 bps
+taae_fsq@400bps      tiny_fsq_hybrid_613bps      post-hoc residual FSQ 1 × 6^6 (388 bps)
+taae_fsq@700bps      tiny_fsq_hybrid_613bps      post-hoc residual FSQ 2 × 5^6 (697 bps)
+taae_fsq@1000bps     tiny_fsq_hybrid_613bps      post-hoc residual FSQ 4 × 3^6 (951 bps)
+taae_fsq_random      (none: random init)         tiny FSQ hybrid, untrained (tests only)
+===================  ==========================  =============================================
+
+Frame rate 25 Hz at 16 kHz; nominal bitrate = 25 × Σ log2(codebook size), derived from the loaded
+bottleneck. Missing checkpoints make an entry unavailable with the command that trains it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from audiocodecs.base import Codec, CodecUnavailable
+from audiocodecs.registry import register_codec
+
+CHECKPOINT_ENV = "TAAE_CHECKPOINTS"
+TRAIN_DATA_HINT = (
+    "../shared/data/speech/ljspeech ../shared/data/speech/librispeech/other data/asterisk"
+)
+
+#: registry name → (preset, post-hoc residual FSQ preset or None, description)
+VARIANTS: dict[str, tuple[str, str | None, str]] = {
+    "taae_fsq": ("tiny_fsq_hybrid_613bps", None, "TAAE tiny, FSQ 6×17 hybrid-trained, 613 bps"),
+    "taae_fsq_ste": ("tiny_fsq_ste_613bps", None, "TAAE tiny, FSQ 6×17 STE-only, 613 bps"),
+    "taae_fsq_noise": ("tiny_fsq_noise_613bps", None, "TAAE tiny, FSQ 6×17 noise-only, 613 bps"),
+    "taae_fsq_none": ("tiny_fsq_none_613bps", None, "TAAE tiny, FSQ 6×17 no emulation, 613 bps"),
+    "taae_rvq": ("tiny_rvq_613bps", None, "TAAE tiny, RVQ 2×4904, 613 bps"),
+    "taae_fsq@400bps": (
+        "tiny_fsq_hybrid_613bps",
+        "1x46656_400bps",
+        "TAAE tiny FSQ hybrid, post-hoc residual FSQ 1×6^6, 388 bps",
+    ),
+    "taae_fsq@700bps": (
+        "tiny_fsq_hybrid_613bps",
+        "2x15625_700bps",
+        "TAAE tiny FSQ hybrid, post-hoc residual FSQ 2×5^6, 697 bps",
+    ),
+    "taae_fsq@1000bps": (
+        "tiny_fsq_hybrid_613bps",
+        "4x729_1000bps",
+        "TAAE tiny FSQ hybrid, post-hoc residual FSQ 4×3^6, 951 bps",
+    ),
+}
+
+
+def checkpoint_root() -> Path:
+    """Folder holding one checkpoint folder per preset (``$TAAE_CHECKPOINTS`` overrides)."""
+    env = os.environ.get(CHECKPOINT_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def checkpoint_dir(preset: str) -> Path:
+    """Where the checkpoint of ``preset`` is expected."""
+    return checkpoint_root() / preset
+
+
+class TAAECodec(Codec):
+    """A TAAE model behind the :class:`Codec` interface (16 kHz, 25 Hz frames).
+
+    Args:
+        model: a :class:`taae.model.TAAE` (eval mode).
+        preset: preset name the weights were trained with.
+        checkpoint: folder the weights came from (``None`` for random init).
+        step: training step of the weights.
+        posthoc: post-hoc residual FSQ preset, if any.
+    """
+
+    sample_rate = 16000
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        preset: str,
+        checkpoint: Path | None,
+        step: int | None,
+        posthoc: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model.eval()
+        self.preset = preset
+        self.checkpoint = checkpoint
+        self.step = step
+        self.posthoc = posthoc
+        bn = model.bottleneck
+        self.frame_rate = float(model.frame_rate)
+        self.num_codebooks = int(bn.num_codebooks)
+        self.codebook_sizes = tuple(int(s) for s in bn.codebook_sizes)
+        self.codebook_levels = bn.codebook_levels
+        self.device = next(model.parameters()).device
+
+    def _modules(self) -> list[torch.nn.Module]:
+        return [self.model]
+
+    def _encode(self, wav: torch.Tensor) -> torch.Tensor:
+        return self.model.encode(wav)
+
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.model.decode(codes)
+
+    def extra_config(self) -> dict[str, Any]:
+        return {
+            "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+            "preset": self.preset,
+            "step": self.step,
+            "posthoc": self.posthoc,
+        }
+
+
+def load_codec(preset: str, posthoc: str | None = None, folder: Path | None = None) -> TAAECodec:
+    """Build a :class:`TAAECodec` from the checkpoint of ``preset`` (or ``folder``)."""
+    from taae.bottlenecks import ResidualFSQ
+    from taae.checkpoint import load_model
+
+    folder = folder or checkpoint_dir(preset)
+    reason = _missing(preset, folder)
+    if reason:
+        raise CodecUnavailable(reason)
+    model, cfg, meta = load_model(folder)
+    if posthoc:
+        model.set_bottleneck(ResidualFSQ.from_preset(posthoc))
+    return TAAECodec(model, meta.get("preset", cfg.name), folder, meta.get("step"), posthoc)
+
+
+def _missing(preset: str, folder: Path | None = None) -> str | None:
+    folder = folder or checkpoint_dir(preset)
+    if (folder / "model.safetensors").exists() and (folder / "config.json").exists():
+        return None
+    return (
+        f"checkpoint not found at {folder}; train it with `python -m taae train --preset {preset} "
+        f"--data {TRAIN_DATA_HINT} --out runs/{preset}` and copy its latest step folder's "
+        f"model.safetensors + config.json there (or set ${CHECKPOINT_ENV})"
+    )
+
+
+def _register(name: str, preset: str, posthoc: str | None, description: str) -> None:
+    @register_codec(
+        name, description=description, family="taae", availability=lambda: _missing(preset)
+    )
+    def _factory() -> Codec:
+        return load_codec(preset, posthoc)
+
+
+for _name, (_preset, _posthoc, _desc) in VARIANTS.items():
+    _register(_name, _preset, _posthoc, _desc)
+
+
+@register_codec(
+    "taae_fsq_random",
+    description="TAAE tiny FSQ hybrid, random init (seed 0), untrained: tests only",
+    family="taae",
+    test_only=True,
+)
+def _random() -> Codec:
+    from taae.model import TAAE
+    from taae.presets import get_preset
+
+    cfg = get_preset("tiny_fsq_hybrid_613bps")
+    gen_state = torch.get_rng_state()
+    torch.manual_seed(cfg.train.seed)
+    try:
+        model = TAAE(cfg.model, cfg.bottleneck)
+    finally:
+        torch.set_rng_state(gen_state)
+    codec = TAAECodec(model, cfg.name, None, 0)
+    codec.pretrained = False
+    return codec

@@ -1,0 +1,65 @@
+"""LEADERBOARD.md is generated only from result files; golden-file test of its exact markdown."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from bench.leaderboard import write_leaderboard
+from bench.results import SCHEMA_VERSION, atomic_write_json
+
+GOLDEN = Path(__file__).parent / "golden" / "leaderboard.md"
+
+
+def _result(name: str, bps: float, pesq: float, *, pretrained: bool = True,
+            bytes_bps: float | None = None) -> dict[str, Any]:  # fmt: skip
+    metric = {"label": "PESQ-WB", "unit": "MOS-LQO", "higher_is_better": True}
+    stoi = {"label": "STOI", "unit": "", "higher_is_better": True}
+    return {
+        "schema": SCHEMA_VERSION,
+        "codec": {"name": name, "pretrained": pretrained, "nominal_bps": bps},
+        "dataset": {"name": "default", "slug": "default", "num_utterances": 3,
+                    "ids_sha256": "ab" * 32, "source": "bench/data/default"},  # fmt: skip
+        "metrics": {"pesq_wb": metric, "stoi": stoi},
+        "summary": {
+            "pesq_wb": {"n": 3, "mean": pesq, "ci95": [pesq - 0.1, pesq + 0.1]},
+            "stoi": {"n": 3, "mean": 0.9, "ci95": None},
+        },
+        "bitrate": {"nominal_bps": bps, "entropy_bps": None, "bytes_bps": bytes_bps},
+        "codebook": None,
+        "throughput": {"encode_xrt": 10.0, "decode_xrt": 20.0},
+        "counts": {"ok": 3, "partial": 0, "failed": 0},
+        "provenance": {"device": "cpu (2 threads, x86_64)", "git": {"commit": "0123456789abcdef"}},
+        "utterances": [],
+    }
+
+
+def _populate(root: Path) -> None:
+    atomic_write_json(root / "default" / "passthrough.json", _result("passthrough", 0, 4.64))
+    atomic_write_json(
+        root / "default" / "opus@6kbps.json", _result("opus@6kbps", 6000, 2.1, bytes_bps=6845.2)
+    )
+    atomic_write_json(
+        root / "default" / "random.json", _result("taae_fsq_random", 613, 1.0, pretrained=False)
+    )
+
+
+def test_leaderboard_matches_golden_file(tmp_path: Path) -> None:
+    _populate(tmp_path)
+    written = write_leaderboard(tmp_path)
+    text = (tmp_path / "LEADERBOARD.md").read_text()
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+    assert any(p.suffix == ".png" and p.stat().st_size > 1000 for p in written)
+
+
+def test_random_init_codecs_never_reach_the_leaderboard(tmp_path: Path) -> None:
+    _populate(tmp_path)
+    write_leaderboard(tmp_path)
+    text = (tmp_path / "LEADERBOARD.md").read_text()
+    measured, reported = text.split("## Reported by the TAAE paper")
+    assert "taae_fsq_random" not in text
+    assert "opus@6kbps" in measured and "4.64 ± 0.10" in measured
+    assert "4.73" in reported and "4.73" not in measured  # paper figures only in their own table

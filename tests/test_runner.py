@@ -1,0 +1,215 @@
+"""The runner end to end with the passthrough reference codec: scores, failures, resume, workers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from audiocodecs import Codec, CodecError, get_codec
+from audiocodecs.passthrough import Passthrough
+from bench.data import folder_dataset
+from bench.results import load_result
+from bench.runner import RunError, RunOptions, run_built_codec, run_codec
+from tests.conftest import speech
+
+FAST = ["sisdr", "mel", "stft", "pesq_wb", "stoi"]
+
+
+class NoisyPassthrough(Passthrough):
+    """Passthrough plus white noise at a fixed level: a planted, measurably worse codec."""
+
+    def __init__(self, level: float = 0.05) -> None:
+        super().__init__(16000)
+        self.level = level
+
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        y = super()._decode(codes)
+        g = torch.Generator().manual_seed(0)
+        return y + self.level * torch.randn(y.shape, generator=g)
+
+
+class CountingPassthrough(Passthrough):
+    """Counts encodes; raises KeyboardInterrupt on call number ``stop_at`` (a simulated Ctrl-C)."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        super().__init__(16000)
+        self.calls = 0
+        self.stop_at = stop_at
+
+    def _encode(self, wav: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.stop_at is not None and self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        return super()._encode(wav)
+
+
+def _opts(tmp_path: Path, **kw: object) -> RunOptions:
+    return RunOptions(metrics=kw.pop("metrics", FAST), out=tmp_path / "out", progress=False, **kw)  # type: ignore[arg-type]
+
+
+def test_passthrough_scores_perfectly(speech_folder: Path, tmp_path: Path) -> None:
+    ds = folder_dataset(speech_folder)
+    res = load_result(run_codec("passthrough", ds, _opts(tmp_path)))
+    s = res["summary"]
+    assert res["counts"]["ok"] == 3 and res["counts"]["failed"] == 0
+    assert s["sisdr"]["mean"] > 100
+    assert s["mel"]["mean"] == pytest.approx(0.0, abs=1e-9)
+    assert s["stft"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    assert s["pesq_wb"]["mean"] == pytest.approx(4.64, abs=0.01)
+    assert s["stoi"]["mean"] > 0.999
+    prov = res["provenance"]
+    assert prov["git"]["commit"] and prov["packages"]["torch"] and prov["resampler"]
+    assert res["dataset"]["ids_sha256"] == ds.ids_hash
+
+
+def test_noisy_codec_scores_measurably_worse(speech_folder: Path, tmp_path: Path) -> None:
+    ds = folder_dataset(speech_folder)
+    clean = load_result(run_codec("passthrough", ds, _opts(tmp_path)))["summary"]
+    codec = NoisyPassthrough()
+    codec.name = "noisy"
+    noisy = load_result(run_built_codec(codec, ds, _opts(tmp_path)))["summary"]
+    assert noisy["sisdr"]["mean"] < 30
+    assert noisy["pesq_wb"]["mean"] < clean["pesq_wb"]["mean"] - 1.0
+    assert noisy["mel"]["mean"] > clean["mel"]["mean"] + 0.1
+
+
+def _write_bad_inputs(folder: Path) -> dict[str, str]:
+    """Every kind of bad input the harness must survive; returns id → expected outcome."""
+    folder.mkdir()
+    good = speech(1.5)
+    sf.write(folder / "good.wav", good, 16000)
+    (folder / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
+    (folder / "notaudio.flac").write_text("this is text, not audio")
+    sf.write(folder / "empty.wav", np.zeros(0, dtype=np.float32), 16000)
+    sf.write(folder / "silent.wav", np.zeros(16000, dtype=np.float32), 16000)
+    sf.write(folder / "short.wav", good[:2000], 16000)
+    nan = good.copy()
+    nan[100:200] = np.nan
+    sf.write(folder / "nan.wav", nan, 16000, subtype="FLOAT")
+    sf.write(folder / "clipped.wav", np.clip(good * 20, -1, 1), 16000)
+    sf.write(folder / "stereo.wav", np.stack([good, good * 0.5], axis=1), 16000)
+    import torchaudio.functional as AF
+
+    g441 = AF.resample(torch.from_numpy(good), 16000, 44100).numpy()
+    sf.write(folder / "rate44k.wav", g441, 44100)
+    return {
+        "good": "ok",
+        "corrupt": "failed",
+        "notaudio": "failed",
+        "empty": "failed",
+        "silent": "failed",
+        "short": "failed",
+        "nan": "failed",
+        "clipped": "ok",
+        "stereo": "ok",
+        "rate44k": "ok",
+    }
+
+
+def test_bad_inputs_are_recorded_never_crash(tmp_path: Path) -> None:
+    expected = _write_bad_inputs(tmp_path / "bad")
+    ds = folder_dataset(tmp_path / "bad")
+    res = load_result(run_codec("passthrough", ds, _opts(tmp_path, metrics=["sisdr", "stoi"])))
+    by_id = {r["id"]: r for r in res["utterances"]}
+    assert set(by_id) == set(expected)
+    for uid, status in expected.items():
+        assert by_id[uid]["status"] == status, (uid, by_id[uid])
+        if status == "failed":
+            assert by_id[uid]["error"], uid
+            assert all(v is None for v in by_id[uid].get("metrics", {}).values())
+    assert "silent" in by_id["silent"]["error"]
+    assert "NaN" in by_id["nan"]["error"]
+    assert "too short" in by_id["short"]["error"]
+    assert any("downmixed" in n for n in by_id["stereo"]["notes"])
+    assert any("resampled 44100" in n for n in by_id["rate44k"]["notes"])
+    assert by_id["clipped"]["input_clipped_fraction"] > 0.01
+    assert res["counts"]["failed"] == 6
+    # Failures never contribute numbers: n counts only scored utterances.
+    assert res["summary"]["sisdr"]["n"] == 4
+
+
+class FailingCodec(Passthrough):
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        raise CodecError("decoder exploded")
+
+
+class NaNCodec(Passthrough):
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return super()._decode(codes) * float("nan")
+
+
+@pytest.mark.parametrize("codec_cls,reason", [(FailingCodec, "decoder exploded"), (NaNCodec, "NaN")])
+def test_codec_failures_are_recorded_not_scored(
+    codec_cls: type[Codec], reason: str, speech_folder: Path, tmp_path: Path
+) -> None:
+    codec = codec_cls()
+    codec.name = "broken"
+    res = load_result(run_built_codec(codec, folder_dataset(speech_folder), _opts(tmp_path)))
+    assert res["counts"]["failed"] == 3
+    assert all(reason in r["error"] and r["stage"] == "codec" for r in res["utterances"])
+    assert res["summary"]["sisdr"]["mean"] is None
+
+
+def test_interrupted_run_resumes_without_redoing_work(speech_folder: Path, tmp_path: Path) -> None:
+    ds = folder_dataset(speech_folder)
+    opts = _opts(tmp_path, metrics=["sisdr"])
+    first = CountingPassthrough(stop_at=3)
+    first.name = "counting"
+    with pytest.raises(KeyboardInterrupt):
+        run_built_codec(first, ds, opts)
+    journal = opts.out / ".work" / ds.slug / "counting" / "journal.jsonl"
+    lines = [json.loads(x) for x in journal.read_text().splitlines()]
+    assert sum(x["type"] == "utterance" for x in lines) == 2  # two finished before the interrupt
+    with open(journal, "a") as f:
+        f.write('{"type": "utterance", "id": "tor')  # a torn write from a crash
+    second = CountingPassthrough()
+    second.name = "counting"
+    res = load_result(run_built_codec(second, ds, opts))
+    assert second.calls == 1, "only the unfinished utterance should be recomputed"
+    assert res["counts"]["ok"] == 3
+    assert not journal.exists(), "journal is removed once the result file is written"
+
+
+def test_resume_refuses_a_journal_from_another_configuration(
+    speech_folder: Path, tmp_path: Path
+) -> None:
+    ds = folder_dataset(speech_folder)
+    opts = _opts(tmp_path, metrics=["sisdr"])
+    c = CountingPassthrough(stop_at=2)
+    c.name = "counting"
+    with pytest.raises(KeyboardInterrupt):
+        run_built_codec(c, ds, opts)
+    other = _opts(tmp_path, metrics=["sisdr", "stoi"])
+    with pytest.raises(RunError, match="--fresh"):
+        run_built_codec(_named(CountingPassthrough(), "counting"), ds, other)
+    other.fresh = True
+    res = load_result(run_built_codec(_named(CountingPassthrough(), "counting"), ds, other))
+    assert res["counts"]["ok"] == 3
+
+
+def _named(codec: Codec, name: str) -> Codec:
+    codec.name = name
+    return codec
+
+
+def test_worker_pool_gives_identical_numbers(speech_folder: Path, tmp_path: Path) -> None:
+    ds = folder_dataset(speech_folder)
+    codec = get_codec("opus@6kbps")
+    inline = load_result(run_built_codec(codec, ds, _opts(tmp_path / "a", workers=0)))
+    pooled = load_result(run_built_codec(codec, ds, _opts(tmp_path / "b", workers=2)))
+    for a, b in zip(inline["utterances"], pooled["utterances"], strict=True):
+        assert a["id"] == b["id"]
+        assert a["metrics"] == b["metrics"]
+
+
+def test_byte_codec_reports_measured_bitrate(speech_folder: Path, tmp_path: Path) -> None:
+    res = load_result(run_codec("opus@6kbps", folder_dataset(speech_folder), _opts(tmp_path)))
+    b = res["bitrate"]
+    assert b["nominal_bps"] == 6000
+    assert 4000 < b["bytes_bps"] < 12000
+    assert res["codebook"] is None
