@@ -167,9 +167,13 @@ def update_baselines(
             codec = factory(name)
             codec.to(device)
             opts = RunOptions(
-                metrics=metrics or metric_names(), device=device, workers=workers, out=work, fresh=True,
+                metrics=metrics or metric_names(),
+                device=device,
+                workers=workers,
+                out=work,
+                fresh=True,
                 progress=False,
-            )  # fmt: skip
+            )
             src = run_built_codec(codec, ds, opts)
             dst = folder / f"{safe_name(name)}.json"
             folder.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,10 @@ def dataset_table(results: list[dict[str, Any]]) -> str:
 def reported_table() -> str:
     from tabulate import tabulate
 
-    rows = [[r["codec"], r["bps"], *[r.get(c, "—") for c in REPORTED_COLUMNS]] for r in REPORTED]
+    def cell(v: float | None) -> str:
+        return "—" if v is None else f"{v:.2f}"
+
+    rows = [[r["codec"], r["bps"], *[cell(r.get(c)) for c in REPORTED_COLUMNS]] for r in REPORTED]
     return tabulate(
         rows,
         headers=["codec", "bps", "SI-SDR", "Mel", "STFT", "PESQ-WB", "STOI"],

@@ -65,7 +65,6 @@ def score(
     reference: np.ndarray, decoded: np.ndarray, metrics: list[str], device: str = "cpu"
 ) -> dict[str, Any]:
     """Compute ``metrics`` on one pair; per-metric errors are returned, not raised."""
-    from bench.metrics import get_metric
 
     values: dict[str, float | None] = {}
     errors: dict[str, str] = {}
@@ -238,6 +237,15 @@ def _process_utterance(
         input_clipped_fraction=audio.clipped_fraction,
         source_sr=audio.source_sr,
     )
+    pinned_len = getattr(utt, "num_samples", None)
+    if pinned_len is not None and audio.source_sr == 16000 and len(audio.wav) != pinned_len:
+        return {
+            **base,
+            "status": "failed",
+            "stage": "input",
+            "error": f"length {len(audio.wav)} differs from the manifest's {pinned_len} samples "
+            "(not the pinned utterance)",
+        }, None
     if utt.sha256_pcm and audio.source_sr == 16000 and not audio.notes:
         from bench.audio import pcm_sha256
 

@@ -4,7 +4,8 @@ Examples::
 
     python -m taae data asterisk --out data/asterisk
     python -m taae train --preset tiny_fsq_hybrid_613bps \\
-        --data ../shared/data/speech/ljspeech ../shared/data/speech/librispeech/other data/asterisk \\
+        --data ../shared/data/speech/ljspeech ../shared/data/speech/librispeech/other \\
+        data/asterisk \\
         --out runs/tiny_fsq_hybrid_613bps
     torchrun --nproc_per_node 4 -m taae train --preset small_fsq_hybrid_613bps --data ... --out ...
     python -m taae info runs/tiny_fsq_hybrid_613bps
@@ -61,7 +62,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "codebook_sizes": list(bn.codebook_sizes),
         "codebook_levels": [list(x) for x in bn.codebook_levels] if bn.codebook_levels else None,
         "nominal_bps": model.frame_rate * bits,
-        "bitrate_formula": f"{model.frame_rate:g} Hz × {bits:.3f} bits = {model.frame_rate * bits:.1f} bps",
+        "bitrate_formula": (
+            f"{model.frame_rate:g} Hz × {bits:.3f} bits = {model.frame_rate * bits:.1f} bps"
+        ),
         "bottleneck": cfg.bottleneck.kind,
         "fsq_mode": cfg.bottleneck.fsq_mode if cfg.bottleneck.kind == "fsq" else None,
         "git_commit": meta.get("git_commit"),
@@ -73,7 +76,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_quantize(args: argparse.Namespace) -> int:
-    """Write a post-hoc residual-FSQ checkpoint (same weights, new bottleneck) and report latent error."""
+    """Write a post-hoc residual-FSQ checkpoint (same weights) and report the latent error."""
     import torch
 
     from taae.bottlenecks import ResidualFSQ
@@ -97,7 +100,9 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
                 z = model.encode_latent(load_audio(f)[None, None])
                 target = torch.tanh(z)
                 errs["trained_fsq"].append(
-                    float((model.bottleneck.decode(model.bottleneck.encode(z)) - target).abs().mean())
+                    float(
+                        (model.bottleneck.decode(model.bottleneck.encode(z)) - target).abs().mean()
+                    )
                 )
                 for k in range(rfsq.num_codebooks):
                     err = (rfsq.quantize_stages(z, k + 1) - target).abs().mean()
@@ -147,22 +152,31 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="run folder (checkpoints, log.jsonl)")
     t.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     t.add_argument("--steps", type=int, default=None, help="override the preset's total steps")
-    t.add_argument("--val-data", nargs="+", default=None, help="validation audio (default: fixed "
-                   "crops of the training files)")
+    t.add_argument(
+        "--val-data",
+        nargs="+",
+        default=None,
+        help="validation audio (default: fixed crops of the training files)",
+    )
     t.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints in --out")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     t.set_defaults(func=_cmd_train)
 
-    i = sub.add_parser("info", help="print parameters, bitrate, frame rate, codebooks of a checkpoint")
+    i = sub.add_parser(
+        "info", help="print parameters, bitrate, frame rate, codebooks of a checkpoint"
+    )
     i.add_argument("checkpoint", help="checkpoint folder, file in it, or run folder")
     i.set_defaults(func=_cmd_info)
 
     q = sub.add_parser("quantize", help="post-hoc residual FSQ: re-quantize an FSQ checkpoint")
     q.add_argument("checkpoint", help="FSQ checkpoint (trained with L = 2^n + 1 levels)")
-    q.add_argument("--posthoc", required=True,
-                   choices=["1x46656_400bps", "2x15625_700bps", "4x729_1000bps"],
-                   help="residual FSQ preset (stages × codebook size, bitrate)")
+    q.add_argument(
+        "--posthoc",
+        required=True,
+        choices=["1x46656_400bps", "2x15625_700bps", "4x729_1000bps"],
+        help="residual FSQ preset (stages × codebook size, bitrate)",
+    )
     q.add_argument("--out", required=True, help="folder for the derived checkpoint")
     q.add_argument("--data", nargs="+", default=None, help="audio to report latent error on")
     q.add_argument("--max-files", type=int, default=8, help="files used for the error report")

@@ -44,7 +44,7 @@ def git_commit(repo: Path | None = None) -> str:
 
 
 def resolve(path: str | Path) -> Path:
-    """A checkpoint folder from a folder, a file inside it, or a run folder (its latest checkpoint)."""
+    """The checkpoint folder for a folder, a file in it, or a run folder (its latest step)."""
     p = Path(path)
     if p.is_file():
         p = p.parent

@@ -1,7 +1,8 @@
 """Configuration of a TAAE model, its bottleneck, its losses and its training run.
 
-Everything a run depends on lives in one frozen :class:`TAAEConfig` (nanoGPT-style: no hidden defaults
-in constructors). Presets are built in :mod:`taae.presets`; a checkpoint stores its config as JSON and
+Everything a run depends on lives in one frozen :class:`TAAEConfig` (nanoGPT-style: no hidden
+defaults in constructors). Presets are built in :mod:`taae.presets`; a checkpoint stores its config
+as JSON and
 :func:`config_from_dict` rebuilds it exactly.
 """
 
@@ -30,7 +31,9 @@ class ModelConfig:
     enc_blocks_25hz: int = 2  # encoder blocks after the strided conv
     dec_blocks_25hz: int = 2  # decoder blocks before the transposed conv (mirror)
     dec_blocks_50hz: int = 2  # decoder blocks after the transposed conv (mirror)
-    window: int = 16  # sliding-window half width in tokens (|i - j| <= window); <= 0: full attention
+    window: int = (
+        16  # sliding-window half width in tokens (|i - j| <= window); <= 0: full attention
+    )
     layer_scale_init: float = 0.1  # LayerScale init on both residual branches (paper: 1e-5 at 950M)
     norm_eps: float = 1e-2  # LayerNorm epsilon; large so silence does not blow up activations
     rope_base: float = 10000.0  # RoPE frequency base
@@ -53,8 +56,14 @@ class BottleneckConfig:
 
     kind: BottleneckKind = "fsq"  # "fsq" (finite scalar) or "rvq" (residual vector quantization)
     levels: tuple[int, ...] = (17,) * 6  # FSQ levels per latent dim (L = 2^n + 1 nests post hoc)
-    fsq_mode: FSQMode = "hybrid"  # FSQ training-time quantization emulation (inference always rounds)
-    hybrid_probs: tuple[float, float, float] = (0.5, 0.25, 0.25)  # hybrid: P(noise), P(STE), P(none)
+    fsq_mode: FSQMode = (
+        "hybrid"  # FSQ training-time quantization emulation (inference always rounds)
+    )
+    hybrid_probs: tuple[float, float, float] = (
+        0.5,
+        0.25,
+        0.25,
+    )  # hybrid: P(noise), P(STE), P(none)
     rvq_target_bps: float = 0.0  # RVQ bitrate to match; 0 = the FSQ ``levels`` bitrate
     rvq_num_quantizers: int = 2  # RVQ stages (codebook size is derived from the target bitrate)
     rvq_decay: float = 0.99  # EMA decay of RVQ codebooks

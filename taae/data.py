@@ -72,7 +72,7 @@ class Corpus:
         return float(self.lengths.sum()) / self.sample_rate
 
     def crop(self, index: int, start: int, length: int) -> torch.Tensor:
-        """``[length]`` float32 samples of file ``index`` from ``start`` (zero-padded at the end)."""
+        """``[length]`` float32 samples of file ``index`` from ``start`` (zero-padded)."""
         w = self.waves[index][start : start + length].float() / 32767.0
         if w.numel() < length:
             w = torch.nn.functional.pad(w, (0, length - w.numel()))
@@ -147,7 +147,9 @@ def prepare_asterisk(
     sources = sorted(root.rglob("*.g722")) if root.is_dir() else []
     if not sources:
         pkgs = " ".join(f"asterisk-core-sounds-{lang}-g722" for lang in ASTERISK_LANGUAGES)
-        raise FileNotFoundError(f"no .g722 files under {root}; install them: apt-get install {pkgs}")
+        raise FileNotFoundError(
+            f"no .g722 files under {root}; install them: apt-get install {pkgs}"
+        )
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for src in sources:

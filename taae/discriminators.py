@@ -29,8 +29,12 @@ class STFTDiscriminator(nn.Module):
             [
                 weight_norm(nn.Conv2d(2, c, (3, 9), padding=(1, 4))),
                 weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), padding=(1, 4))),
-                weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), dilation=(2, 1), padding=(2, 4))),
-                weight_norm(nn.Conv2d(c, c, (3, 9), stride=(1, 2), dilation=(4, 1), padding=(4, 4))),
+                weight_norm(
+                    nn.Conv2d(c, c, (3, 9), stride=(1, 2), dilation=(2, 1), padding=(2, 4))
+                ),
+                weight_norm(
+                    nn.Conv2d(c, c, (3, 9), stride=(1, 2), dilation=(4, 1), padding=(4, 4))
+                ),
                 weight_norm(nn.Conv2d(c, c, (3, 3), padding=(1, 1))),
             ]
         )
@@ -79,7 +83,7 @@ def feature_matching_loss(
     real: list[tuple[torch.Tensor, list[torch.Tensor]]],
     fake: list[tuple[torch.Tensor, list[torch.Tensor]]],
 ) -> torch.Tensor:
-    """``fm/l1``: L1 between features, each layer normalised by the real features' mean magnitude."""
+    """``fm/l1``: feature L1, each layer normalised by the real features' mean magnitude."""
     terms = []
     for (_, fr), (_, ff) in zip(real, fake, strict=True):
         for a, b in zip(fr, ff, strict=True):

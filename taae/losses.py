@@ -55,7 +55,7 @@ class ReconstructionLoss(nn.Module):
             self.register_buffer(f"mel_fb{i}", fb, persistent=False)  # [freqs, mels]
 
     def forward(self, y_hat: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Loss terms with non-zero weight for reconstruction ``y_hat`` of ``y`` (both ``[B, 1, T]``)."""
+        """Terms with non-zero weight for reconstruction ``y_hat`` of ``y`` (both ``[B, 1, T]``)."""
         cfg = self.cfg
         out: dict[str, torch.Tensor] = {}
         specs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}

@@ -1,13 +1,15 @@
-"""The transformer auto-encoder (TAAE): patching, transformer blocks, 25 Hz latent, mirrored decoder.
+"""The transformer auto-encoder (TAAE): patching, transformer blocks, 25 Hz latent, decoder.
 
 Encoder: waveform ``[B, 1, T]`` (T padded to a multiple of 640) → patches of 320 samples → linear
-patch embedding → ``enc_blocks_50hz`` blocks at 50 Hz → strided conv (stride 2) → ``enc_blocks_25hz``
+patch embedding → ``enc_blocks_50hz`` blocks at 50 Hz → strided conv (stride 2) →
+``enc_blocks_25hz``
 blocks at 25 Hz → LayerNorm → linear projection to a 6-dim latent ``[B, 6, F]``.
 Decoder (mirror): linear 6 → d → blocks at 25 Hz → transposed conv (stride 2) → blocks at 50 Hz →
 LayerNorm → linear d → 320 samples per token → waveform, trimmed back to ``T``.
 
 Block (pre-norm): ``x + γ₁ · Attn(LN(x))`` then ``x + γ₂ · SwiGLU(LN(x))`` with LayerNorm eps 1e-2,
-QK-norm (LayerNorm over the head dim), RoPE, sliding-window attention (``|i - j| <= window``) through
+QK-norm (LayerNorm over the head dim), RoPE, sliding-window attention (``|i - j| <= window``)
+through
 ``scaled_dot_product_attention`` (a boolean mask on any device; no mask when the window covers the
 whole sequence, so CUDA can use its fused kernels), and LayerScale ``γ`` on both branches.
 """
@@ -40,7 +42,7 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 def sliding_window_mask(length: int, window: int, device: torch.device) -> torch.Tensor | None:
-    """Boolean ``[T, T]`` mask, True where ``|i - j| <= window``; ``None`` if it allows everything."""
+    """Boolean ``[T, T]`` mask, True where ``|i - j| <= window``; ``None`` if nothing is masked."""
     if window <= 0 or window >= length - 1:
         return None
     pos = torch.arange(length, device=device)
@@ -234,7 +236,7 @@ class TAAE(nn.Module):
         return y[..., :length] if length is not None else y
 
     def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, BottleneckResult]:
-        """Reconstruct ``wav [B, 1, T]`` → (``[B, 1, T]``, bottleneck result with ``[B, K, F]`` codes).
+        """Reconstruct ``wav [B, 1, T]``: (``[B, 1, T]``, bottleneck result, codes ``[B, K, F]``).
 
         In training mode the bottleneck applies its training-time quantization emulation.
         """

@@ -10,7 +10,8 @@ Resuming (the default when ``DIR/latest.txt`` exists) restores model, optimizer,
 discriminator, RNG and sampler states and the step, so the next step is bit-for-bit the one an
 uninterrupted run would take (same device, thread count and world size).
 
-Multi-process: launch with ``torchrun --nproc_per_node N -m taae train ...``; each rank draws its own
+Multi-process: launch with ``torchrun --nproc_per_node N -m taae train ...``; each rank draws its
+own
 crops (seed + rank) and gradients are averaged (NCCL on CUDA, gloo on CPU). Only rank 0 writes.
 """
 
@@ -50,7 +51,7 @@ from taae.model import TAAE, count_parameters
 
 
 def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
-    """Linear warm-up to 1 over ``warmup`` steps, then cosine decay to ``min_ratio`` at ``total``."""
+    """Linear warm-up to 1 over ``warmup`` steps, then cosine decay to ``min_ratio``."""
     if step < warmup:
         return (step + 1) / max(1, warmup)
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
@@ -164,7 +165,9 @@ class Trainer:
         self.corpus = Corpus(self.files, cfg.model.sample_rate)
         crop = tc.crop_samples(cfg.model.hop_length, cfg.model.sample_rate)
         self.sampler = CropSampler(self.corpus, crop, seed=tc.seed + self.dist.rank)
-        val_corpus = Corpus(list_audio(val_data), cfg.model.sample_rate) if val_data else self.corpus
+        val_corpus = (
+            Corpus(list_audio(val_data), cfg.model.sample_rate) if val_data else self.corpus
+        )
         self.val_source = "val_data" if val_data else "training files (fixed crops)"
         val_len = tc.crop_samples(cfg.model.hop_length, cfg.model.sample_rate)
         val_len = max(val_len, int(tc.val_seconds * cfg.model.sample_rate))
@@ -180,9 +183,7 @@ class Trainer:
             ids = [device.index] if device.type == "cuda" else None
             self.ddp_model = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
             if self.disc is not None:
-                self.ddp_disc = torch.nn.parallel.DistributedDataParallel(
-                    self.disc, device_ids=ids
-                )
+                self.ddp_disc = torch.nn.parallel.DistributedDataParallel(self.disc, device_ids=ids)
 
     # ------------------------------------------------------------------------------ bookkeeping
     def meta(self) -> dict[str, Any]:
@@ -386,7 +387,9 @@ class Trainer:
             if self.step % tc.log_every == 0 or self.step == end:
                 sps = (self.step - s0) / max(1e-9, time.perf_counter() - t0)
                 elapsed = round(time.perf_counter() - t0, 2)
-                self.log({"step": self.step, "steps_per_s": round(sps, 3), "elapsed_s": elapsed, **rec})
+                self.log(
+                    {"step": self.step, "steps_per_s": round(sps, 3), "elapsed_s": elapsed} | rec
+                )
             if self.step % tc.val_every == 0 or self.step == end:
                 if self.dist.is_main:
                     val = self.validate()

@@ -1,4 +1,4 @@
-"""Shared fixtures: real speech from ../shared/data/speech (skipped when absent) or the embedded set."""
+"""Shared fixtures: real speech from ../shared/data/speech, else from the embedded set."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def speech(seconds: float, index: int = 0, offset: float = 0.5) -> np.ndarray:
     """A real-speech clip at 16 kHz, mono float32, ``seconds`` long."""
     files = _speech_files()
     if not files:
-        pytest.skip("no real speech available (../shared/data/speech and bench/data/default absent)")
+        pytest.skip(
+            "no real speech available (../shared/data/speech and bench/data/default absent)"
+        )
     data, sr = sf.read(str(files[index % len(files)]), dtype="float32", always_2d=True)
     assert sr == 16000
     x = data[:, 0]

@@ -19,8 +19,13 @@ def _result(name: str, bps: float, pesq: float, *, pretrained: bool = True,
     return {
         "schema": SCHEMA_VERSION,
         "codec": {"name": name, "pretrained": pretrained, "nominal_bps": bps},
-        "dataset": {"name": "default", "slug": "default", "num_utterances": 3,
-                    "ids_sha256": "ab" * 32, "source": "bench/data/default"},  # fmt: skip
+        "dataset": {
+            "name": "default",
+            "slug": "default",
+            "num_utterances": 3,
+            "ids_sha256": "ab" * 32,
+            "source": "bench/data/default",
+        },  # fmt: skip
         "metrics": {"pesq_wb": metric, "stoi": stoi},
         "summary": {
             "pesq_wb": {"n": 3, "mean": pesq, "ci95": [pesq - 0.1, pesq + 0.1]},

@@ -1,4 +1,4 @@
-"""Metrics: direction and identity behaviour for every registered metric, values vs peer packages."""
+"""Metrics: direction and identity behaviour for every metric; values vs peer packages."""
 
 from __future__ import annotations
 
@@ -85,7 +85,9 @@ def _mel_distance_librosa(ref: np.ndarray, dec: np.ndarray) -> float:
     import librosa
 
     total = 0.0
-    for w, n in zip((32, 64, 128, 256, 512, 1024, 2048), (5, 10, 20, 40, 80, 160, 320), strict=True):
+    for w, n in zip(
+        (32, 64, 128, 256, 512, 1024, 2048), (5, 10, 20, 40, 80, 160, 320), strict=True
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fb = librosa.filters.mel(sr=16000, n_fft=w, n_mels=n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audiocodecs import CodecUnavailable, codec_names, get_codec, list_codecs
-from audiocodecs.registry import CodecEntry, _REGISTRY, add_codec
+from audiocodecs.registry import _REGISTRY, CodecEntry, add_codec
 
 
 def test_unknown_codec_names_the_closest_matches() -> None:
@@ -21,7 +21,11 @@ def test_duplicate_registration_is_rejected() -> None:
 
 def test_unavailable_codec_raises_with_the_reason() -> None:
     entry = CodecEntry(
-        "test_missing_weights", lambda: None, lambda: "weights not found at /nowhere", "t", "t",  # type: ignore[arg-type,return-value]
+        "test_missing_weights",
+        lambda: None,
+        lambda: "weights not found at /nowhere",
+        "t",
+        "t",  # type: ignore[arg-type,return-value]
         test_only=True,
     )
     add_codec(entry)

@@ -28,7 +28,9 @@ def test_16_8_16_removes_the_upper_band() -> None:
     tone = (0.5 * np.sin(2 * np.pi * 6000 * t)).astype(np.float32)
     y = get_codec("passthrough@8khz").roundtrip(torch.from_numpy(tone)[None, None], 16000).wav
     # Away from the edges (filter transients), nothing of the tone is left.
-    assert float(y[..., 200:-200].abs().max()) < 0.01, "a 6 kHz tone should not survive 8 kHz resampling"
+    assert float(y[..., 200:-200].abs().max()) < 0.01, (
+        "a 6 kHz tone should not survive 8 kHz resampling"
+    )
     low = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
     y = get_codec("passthrough@8khz").roundtrip(torch.from_numpy(low)[None, None], 16000).wav
     assert si_sdr(low[200:-200], y.flatten().numpy()[200:-200]) > 40.0

@@ -143,7 +143,9 @@ class NaNCodec(Passthrough):
         return super()._decode(codes) * float("nan")
 
 
-@pytest.mark.parametrize("codec_cls,reason", [(FailingCodec, "decoder exploded"), (NaNCodec, "NaN")])
+@pytest.mark.parametrize(
+    "codec_cls,reason", [(FailingCodec, "decoder exploded"), (NaNCodec, "NaN")]
+)
 def test_codec_failures_are_recorded_not_scored(
     codec_cls: type[Codec], reason: str, speech_folder: Path, tmp_path: Path
 ) -> None:

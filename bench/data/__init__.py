@@ -36,6 +36,7 @@ class Utterance:
     path: Path
     sha256_pcm: str | None = None  # expected content hash where the manifest pins one
     speaker: str | None = None
+    num_samples: int | None = None  # expected length at 16 kHz where the manifest pins one
 
 
 @dataclass
@@ -159,7 +160,13 @@ def librispeech_test_clean(root: str | Path | None) -> Dataset:
     if not found:
         raise DatasetError(f"no LibriSpeech test-clean audio under {root}")
     utts = [
-        Utterance(uid, found[uid], manifest[uid].get("sha256_pcm") or None, uid.split("-")[0])
+        Utterance(
+            uid,
+            found[uid],
+            manifest[uid].get("sha256_pcm") or None,
+            uid.split("-")[0],
+            int(manifest[uid]["num_samples"]) if manifest[uid].get("num_samples") else None,
+        )
         for uid in sorted(found)
     ]
     n, total = len(utts), len(manifest)

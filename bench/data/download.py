@@ -21,6 +21,8 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from bench.data import DatasetError
+
 OFFICIAL_URL = "https://www.openslr.org/resources/12/test-clean.tar.gz"
 #: MD5 of the official ``test-clean.tar.gz`` (OpenSLR resource 12).
 OFFICIAL_MD5 = "32fa31d27d2e1cad72775fee3f4849a9"
@@ -33,8 +35,10 @@ CHUNK = 1 << 20
 TIMEOUT_S = 60.0
 
 
-class DownloadError(RuntimeError):
-    """Downloading, verifying or extracting the archive failed; the message is one line."""
+class DownloadError(DatasetError):
+    """Downloading, verifying or extracting the archive failed; the message is one line.
+
+    A :class:`bench.data.DatasetError` (so the CLI reports it as ``error: …``, exit 2)."""
 
 
 def download_librispeech_test_clean(

@@ -23,6 +23,9 @@ def verify_dataset(ds: Dataset) -> tuple[bool, str]:
             unreadable += 1
             problems.append(f"{u.id}: unreadable ({exc})")
             continue
+        if u.num_samples is not None and len(data) != u.num_samples:
+            mismatched += 1
+            problems.append(f"{u.id}: {len(data)} samples, manifest pins {u.num_samples}")
         if u.sha256_pcm:
             checked += 1
             if pcm_sha256(data) != u.sha256_pcm:

@@ -21,7 +21,9 @@ def build_bottleneck(cfg: BottleneckConfig, latent_dim: int, frame_rate: float) 
     """The bottleneck a config describes (RVQ codebook size derived from the target bitrate)."""
     if cfg.kind == "fsq":
         if len(cfg.levels) != latent_dim:
-            raise ValueError(f"FSQ has {len(cfg.levels)} levels but the latent has {latent_dim} dims")
+            raise ValueError(
+                f"FSQ has {len(cfg.levels)} levels but the latent has {latent_dim} dims"
+            )
         return FSQ(cfg.levels, cfg.fsq_mode, cfg.hybrid_probs)
     if cfg.kind == "rvq":
         from taae.bottlenecks.rvq import RVQ, rvq_codebook_size

@@ -1,6 +1,7 @@
 """Post-hoc residual FSQ: re-quantize a model trained with FSQ into ``K`` residual stages.
 
-Stage ``k`` has levels ``L_k`` and a scale ``s_k``: its values are ``s_k * (2 / (L_k - 1) * i - 1)``,
+Stage ``k`` has levels ``L_k`` and a scale ``s_k``; its values are
+``s_k * (2 / (L_k - 1) * i - 1)``,
 ``i ∈ [0, L_k - 1]``. The first stage quantizes ``tanh(z)``; each later stage quantizes what the
 previous stages left. Because levels ``L = 2^n + 1`` nest, ``2 × 5`` levels (scales 1, 1/4) and
 ``4 × 3`` levels (scales 1, 1/2, 1/4, 1/8) reproduce a 17-level grid exactly, so a model trained at
@@ -15,7 +16,8 @@ preset               stages (levels per dim, scale)                nominal bitra
 ===================  ============================================  ===========================
 
 Every stage's grid contains 0 for odd ``L``, so adding a stage never moves a value further from its
-target (tested). Codes: one mixed-radix index per stage (``[B, K, F]``), first dim least significant.
+target (tested). Codes: one mixed-radix index per stage (``[B, K, F]``), first dim least
+significant.
 """
 
 from __future__ import annotations
@@ -65,7 +67,9 @@ class ResidualFSQ(Bottleneck):
     def from_preset(cls, name: str) -> ResidualFSQ:
         """Build one of :data:`POSTHOC_PRESETS`."""
         if name not in POSTHOC_PRESETS:
-            raise KeyError(f"unknown residual FSQ preset {name!r}; choose {sorted(POSTHOC_PRESETS)}")
+            raise KeyError(
+                f"unknown residual FSQ preset {name!r}; choose {sorted(POSTHOC_PRESETS)}"
+            )
         return cls(POSTHOC_PRESETS[name])
 
     def _lb(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -80,7 +80,7 @@ class RVQ(Bottleneck):
         return z.float()
 
     def forward(self, z: torch.Tensor) -> BottleneckResult:
-        """Quantize ``z [B, D, F]``; in training, update codebooks (EMA) and return commitment loss."""
+        """Quantize ``z [B, D, F]``; in training also update codebooks (EMA), commitment loss."""
         with torch.autocast(device_type=z.device.type, enabled=False):
             x = z.float().transpose(1, 2)  # [B, F, D]
             quantized, indices, commit = self.rvq(x)

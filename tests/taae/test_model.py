@@ -1,0 +1,98 @@
+"""TAAE model: lengths, shapes, sliding-window attention, presets."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from taae.config import config_from_dict, config_to_dict
+from taae.model import TAAE, Attention, count_parameters, sliding_window_mask
+from taae.presets import FSQ_MODES, PRESETS, ablation_diff, get_preset
+
+
+@pytest.fixture(scope="module")
+def model() -> TAAE:
+    cfg = get_preset("test")
+    torch.manual_seed(0)
+    return TAAE(cfg.model, cfg.bottleneck, device="cpu").eval()
+
+
+@pytest.mark.parametrize("length", [1, 319, 639, 641, 1001, 3203])
+def test_odd_lengths_round_trip_shapes(model: TAAE, length: int) -> None:
+    x = torch.randn(2, 1, length) * 0.1
+    y, result = model(x)
+    assert y.shape == (2, 1, length)
+    frames = math.ceil(length / 640)
+    assert result.codes.shape == (2, 1, frames)
+    codes = model.encode(x)
+    assert torch.equal(codes, result.codes)
+    assert model.decode(codes).shape == (2, 1, frames * 640)
+    assert model.decode(codes, length=length).shape == (2, 1, length)
+    torch.testing.assert_close(model.decode(codes, length=length), y, rtol=1e-4, atol=1e-5)
+
+
+def test_rejects_non_mono_input(model: TAAE) -> None:
+    with pytest.raises(ValueError):
+        model(torch.randn(2, 2, 640))
+
+
+def test_frame_rate_and_hop(model: TAAE) -> None:
+    assert model.frame_rate == 25.0 and model.hop_length == 640
+
+
+def test_sliding_window_limits_attention() -> None:
+    torch.manual_seed(0)
+    attn = Attention(dim=16, num_heads=2, norm_eps=1e-2, rope_base=10000.0).eval()
+    window = 3
+    x = torch.randn(1, 20, 16)
+    mask = sliding_window_mask(20, window, x.device)
+    assert mask is not None and bool(mask[0, 3]) and not bool(mask[0, 4])
+    base = attn(x, mask)
+    x2 = x.clone()
+    x2[0, 10] += 5.0
+    changed = (attn(x2, mask) - base).abs().amax(dim=-1)[0] > 1e-6
+    assert changed.nonzero().flatten().tolist() == list(range(10 - window, 10 + window + 1))
+    assert sliding_window_mask(20, 0, x.device) is None  # window <= 0: full attention
+
+
+def test_decoder_sees_quantized_latent_in_eval(model: TAAE) -> None:
+    x = torch.randn(1, 1, 3200) * 0.1
+    y, _ = model(x)
+    yu = model.reconstruct_unquantized(x)
+    assert y.shape == yu.shape and not torch.equal(y, yu)
+
+
+def test_every_ablation_variant_differs_in_exactly_one_field() -> None:
+    for name in PRESETS:
+        if name == "test" or "_fsq_hybrid_" in name:
+            continue
+        diff = ablation_diff(name)
+        assert len(diff) == 1, (name, diff)
+        ((field, (_, value)),) = diff.items()
+        assert field in ("bottleneck.fsq_mode", "bottleneck.kind")
+        assert value in (*FSQ_MODES, "rvq")
+
+
+def test_preset_sizes() -> None:
+    tiny = get_preset("tiny_fsq_hybrid_613bps")
+    n = count_parameters(TAAE(tiny.model, tiny.bottleneck))
+    assert 1e6 < n < 5e6
+    paper = get_preset("paper_fsq_hybrid_613bps")
+    with torch.device("meta"):
+        big = TAAE(paper.model, paper.bottleneck, device="meta")
+    assert 0.85e9 < count_parameters(big) < 1.05e9
+
+
+def test_config_json_round_trip() -> None:
+    cfg = get_preset("tiny_rvq_613bps")
+    assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
+def test_preset_names_state_bitrate() -> None:
+    for name, cfg in PRESETS.items():
+        if name == "test":
+            continue
+        bps = round(25 * cfg.bottleneck.fsq_bits_per_frame())
+        assert name.endswith(f"_{bps}bps")

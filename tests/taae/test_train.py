@@ -1,0 +1,115 @@
+"""Trainer: loss goes down, exact resume, DDP on CPU with gloo, CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from taae.presets import get_preset
+from taae.train import Trainer
+
+REPO = Path(__file__).resolve().parents[2]
+LJSPEECH = REPO.parent / "shared" / "data" / "speech" / "ljspeech"
+
+pytestmark = pytest.mark.skipif(
+    not LJSPEECH.is_dir(), reason=f"shipped speech folder {LJSPEECH} is absent"
+)
+
+
+def _files(n: int = 6) -> list[str]:
+    return [str(p) for p in sorted(LJSPEECH.glob("*.wav"))[:n]]
+
+
+def _cfg(steps: int, ckpt_every: int = 10):
+    cfg = get_preset("test")
+    return dataclasses.replace(
+        cfg, train=dataclasses.replace(cfg.train, steps=steps, ckpt_every=ckpt_every)
+    )
+
+
+def test_twenty_steps_lower_the_loss(tmp_path: Path) -> None:
+    trainer = Trainer(_cfg(20), _files(), tmp_path / "run", progress=False)
+    before = trainer.validate()
+    summary = trainer.run()
+    after = trainer.validate()
+    assert summary["step"] == 20
+    assert after["val/mel"] < before["val/mel"]
+    assert after["val/stft"] < before["val/stft"]
+    assert (tmp_path / "run" / "step_000020" / "model.safetensors").exists()
+    meta = json.loads((tmp_path / "run" / "step_000020" / "config.json").read_text())["meta"]
+    assert meta["preset"] == "test" and meta["step"] == 20 and len(meta["data"]) == 6
+    assert "git_commit" in meta
+
+
+def test_resume_reproduces_next_steps_bit_for_bit(tmp_path: Path) -> None:
+    # test preset: hybrid FSQ (RNG), adversarial terms on from step 1 (discriminator state)
+    full = Trainer(_cfg(4, ckpt_every=2), _files(), tmp_path / "full", progress=False)
+    full.run()
+    resumed_dir = tmp_path / "resumed"
+    resumed_dir.mkdir()
+    shutil.copytree(tmp_path / "full" / "step_000002", resumed_dir / "step_000002")
+    (resumed_dir / "latest.txt").write_text("step_000002\n")
+    resumed = Trainer(_cfg(4, ckpt_every=2), _files(), resumed_dir, progress=False)
+    assert resumed.step == 2
+    resumed.run()
+    a, b = full.model.state_dict(), resumed.model.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert full.disc is not None and resumed.disc is not None
+    for (k, v), (_, w) in zip(full.disc.state_dict().items(), resumed.disc.state_dict().items()):
+        assert torch.equal(v, w), k
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_two_cpu_processes_run_two_steps(tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+        "-m", "taae", "train", "--preset", "test", "--data", *_files(3),
+        "--out", str(out), "--steps", "2", "--no-progress", "--threads", "1",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads((out / "step_000002" / "config.json").read_text())["meta"]
+    assert meta["world_size"] == 2 and meta["step"] == 2
+
+
+def test_cli_info_and_quantize(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    Trainer(_cfg(2, ckpt_every=2), _files(2), run, progress=False).run()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    info = subprocess.run(
+        [sys.executable, "-m", "taae", "info", str(run)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert info.returncode == 0, info.stderr
+    assert "613.1" in info.stdout and "24137569" in info.stdout
+    q = subprocess.run(
+        [sys.executable, "-m", "taae", "quantize", str(run), "--posthoc", "2x15625_700bps",
+         "--out", str(tmp_path / "q"), "--data", _files(1)[0]],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert q.returncode == 0, q.stderr
+    from taae.checkpoint import load_model
+
+    model, _, meta = load_model(tmp_path / "q")
+    assert meta["posthoc"] == "2x15625_700bps"
+    assert model.bottleneck.codebook_sizes == (15625, 15625)
+    assert model.encode(torch.randn(1, 1, 1280)).shape == (1, 2, 2)
