@@ -207,9 +207,9 @@ class Codec(ABC):
         import time
 
         length = wav.shape[-1]
-        x = self._prepare(wav, sr)
         _sync(self.device)
         t0 = time.perf_counter()
+        x = self._prepare(wav, sr)  # resampling to the codec's rate counts as encode time
         codes: torch.Tensor | None = None
         num_bytes: list[int] | None = None
         if self.stream == "bytes":
@@ -220,12 +220,12 @@ class Codec(ABC):
         _sync(self.device)
         t1 = time.perf_counter()
         y = self.decode_bytes(packets) if self.stream == "bytes" else self._decode(codes)
-        _sync(self.device)
-        t2 = time.perf_counter()
         y = y.float()
         if self.delay_samples:
             y = y[..., self.delay_samples :]
-        y = resample(y, self.sample_rate, sr)
+        y = resample(y, self.sample_rate, sr)  # resampling back counts as decode time
+        _sync(self.device)
+        t2 = time.perf_counter()
         y = align_length(y, length)
         return RoundTrip(
             wav=y,

@@ -2,7 +2,8 @@
 
 Batches of ``batch_size`` crops of ``seconds`` each, cut from the embedded real-speech set (tiled
 when shorter), one untimed warm-up pass, then ``repeats`` timed passes; the median is reported.
-Timing is device-synchronised and includes the shared resampling, as in ``bench run``.
+Timing is device-synchronised and includes the shared resampling (to the codec rate in encode,
+back in decode) and the host→device copy, as in ``bench run``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,45 @@
+"""pytest-benchmark timings of codec round trips and metrics (not part of `make test`).
+
+Run: ``.venv/bin/python -m pytest benchmarks --benchmark-only`` (add ``--benchmark-json F`` to keep
+the numbers). Unavailable codecs are skipped with their reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from audiocodecs import codec_names, get_codec, get_entry
+from bench.metrics import get_metric, metric_names
+from bench.throughput import speech_batch
+
+SECONDS = 5.0
+
+
+@pytest.fixture(scope="module")
+def clip() -> torch.Tensor:
+    return speech_batch(1, SECONDS)
+
+
+@pytest.mark.parametrize("name", codec_names(include_test_only=True))
+def test_codec_roundtrip_5s(benchmark, clip: torch.Tensor, name: str) -> None:  # type: ignore[no-untyped-def]
+    reason = get_entry(name).availability()
+    if reason is not None:
+        pytest.skip(reason)
+    codec = get_codec(name)
+    benchmark.extra_info["audio_seconds"] = SECONDS
+    out = benchmark(codec.roundtrip, clip, 16000)
+    assert out.wav.shape == clip.shape
+
+
+@pytest.mark.parametrize("name", metric_names())
+def test_metric_5s(benchmark, clip: torch.Tensor, name: str) -> None:  # type: ignore[no-untyped-def]
+    ref = clip[0, 0].numpy()
+    rng = np.random.default_rng(0)
+    dec = np.clip(ref + 0.02 * rng.standard_normal(ref.shape).astype(np.float32), -1, 1)
+    torch.set_num_threads(1)
+    metric = get_metric(name)
+    benchmark.extra_info["audio_seconds"] = SECONDS
+    value = benchmark(metric, ref, dec)
+    assert np.isfinite(value)
