@@ -97,9 +97,21 @@ def parse_metrics(spec: str | None) -> list[str]:
     return names
 
 
-# Registration order = column order in tables.
-from bench.metrics import dnsmos as _dnsmos  # noqa: E402,F401
-from bench.metrics import pesq_wb as _pesq  # noqa: E402,F401
-from bench.metrics import sisdr as _sisdr  # noqa: E402,F401
-from bench.metrics import spectral as _spectral  # noqa: E402,F401
-from bench.metrics import stoi as _stoi  # noqa: E402,F401
+#: Metric family modules, imported in this order; registration order = column order in tables.
+METRIC_MODULES: tuple[str, ...] = (
+    "bench.metrics.sisdr",
+    "bench.metrics.spectral",
+    "bench.metrics.pesq_wb",
+    "bench.metrics.stoi",
+    "bench.metrics.dnsmos",
+)
+
+
+def _load_families() -> None:
+    import importlib
+
+    for mod in METRIC_MODULES:
+        importlib.import_module(mod)
+
+
+_load_families()
