@@ -19,6 +19,9 @@ FAMILY_MODULES: tuple[str, ...] = (
     "audiocodecs.passthrough",
     "audiocodecs.opus",
     "audiocodecs.taae",
+    "audiocodecs.encodec",
+    "audiocodecs.dac",
+    "audiocodecs.codec2",
 )
 
 

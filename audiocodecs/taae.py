@@ -10,7 +10,7 @@ taae_fsq             tiny_fsq_hybrid_613bps      FSQ 6 × 17 levels, hybrid trai
 taae_fsq_ste         tiny_fsq_ste_613bps         same, straight-through-only training
 taae_fsq_noise       tiny_fsq_noise_613bps       same, noise-only training
 taae_fsq_none        tiny_fsq_none_613bps        same, no quantization emulation in training
-taae_rvq             tiny_rvq_613bps             RVQ 2 × 4904 entries, 613 bps
+taae_rvq             tiny_rvq_613bps             RVQ 2 × 4913 entries, 613 bps
 taae_fsq@400bps      tiny_fsq_hybrid_613bps      post-hoc residual FSQ 1 × 6^6 (388 bps)
 taae_fsq@700bps      tiny_fsq_hybrid_613bps      post-hoc residual FSQ 2 × 5^6 (697 bps)
 taae_fsq@1000bps     tiny_fsq_hybrid_613bps      post-hoc residual FSQ 4 × 3^6 (951 bps)
@@ -43,7 +43,7 @@ VARIANTS: dict[str, tuple[str, str | None, str]] = {
     "taae_fsq_ste": ("tiny_fsq_ste_613bps", None, "TAAE tiny, FSQ 6×17 STE-only, 613 bps"),
     "taae_fsq_noise": ("tiny_fsq_noise_613bps", None, "TAAE tiny, FSQ 6×17 noise-only, 613 bps"),
     "taae_fsq_none": ("tiny_fsq_none_613bps", None, "TAAE tiny, FSQ 6×17 no emulation, 613 bps"),
-    "taae_rvq": ("tiny_rvq_613bps", None, "TAAE tiny, RVQ 2×4904, 613 bps"),
+    "taae_rvq": ("tiny_rvq_613bps", None, "TAAE tiny, RVQ 2×4913, 613 bps"),
     "taae_fsq@400bps": (
         "tiny_fsq_hybrid_613bps",
         "1x46656_400bps",

@@ -19,7 +19,7 @@ from audiocodecs import Codec, CodecUnavailable, get_codec
 from bench.data import Dataset, get_dataset
 from bench.metrics import get_metric, metric_names
 from bench.results import find_results, load_result, safe_name
-from bench.runner import RunOptions, run_built_codec
+from bench.runner import RunOptions, make_pool, run_built_codec
 
 #: Utterances of the embedded set that baselines cover (the first N by id).
 CHECK_LIMIT = 3
@@ -37,6 +37,7 @@ def _rerun(
     device: str,
     workers: int,
     work: Path,
+    pool: Any = None,
 ) -> dict[str, Any]:
     ids = [u["id"] for u in baseline["utterances"]]
     d = baseline["dataset"]
@@ -57,7 +58,7 @@ def _rerun(
         fresh=True,
         progress=False,
     )
-    return load_result(run_built_codec(codec, ds, opts))
+    return load_result(run_built_codec(codec, ds, opts, pool))
 
 
 def compare(baseline: dict[str, Any], current: dict[str, Any]) -> list[dict[str, Any]]:
@@ -98,12 +99,13 @@ def run_check(
     table = []
     all_ok = True
     work = Path(tempfile.mkdtemp(prefix="bench-check-"))
+    pool = make_pool(workers)  # one metric pool for all baselines (workers start in seconds)
     try:
         for f in files:
             base = load_result(f)
             name = base["codec"]["name"]
             try:
-                cur = _rerun(base, factory, device, workers, work)
+                cur = _rerun(base, factory, device, workers, work, pool)
             except (CodecUnavailable, KeyError) as exc:
                 all_ok = False
                 table.append([name, "—", "—", "—", "—", "—", f"FAIL (cannot run: {exc})"])
@@ -122,6 +124,8 @@ def run_check(
                     ]
                 )
     finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(work, ignore_errors=True)
     report = tabulate(
         table,
@@ -162,6 +166,7 @@ def update_baselines(
     ds = dataset if dataset is not None else get_dataset("default", limit=CHECK_LIMIT)
     written = []
     work = Path(tempfile.mkdtemp(prefix="bench-check-"))
+    pool = make_pool(workers)
     try:
         for name in codecs:
             codec = factory(name)
@@ -174,12 +179,14 @@ def update_baselines(
                 fresh=True,
                 progress=False,
             )
-            src = run_built_codec(codec, ds, opts)
+            src = run_built_codec(codec, ds, opts, pool)
             dst = folder / f"{safe_name(name)}.json"
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
             written.append(dst)
     finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(work, ignore_errors=True)
     return written
 

@@ -2,8 +2,7 @@
 
 Everything a run depends on lives in one frozen :class:`TAAEConfig` (nanoGPT-style: no hidden
 defaults in constructors). Presets are built in :mod:`taae.presets`; a checkpoint stores its config
-as JSON and
-:func:`config_from_dict` rebuilds it exactly.
+as JSON and :func:`config_from_dict` rebuilds it exactly.
 """
 
 from __future__ import annotations

@@ -2,16 +2,15 @@
 
 Encoder: waveform ``[B, 1, T]`` (T padded to a multiple of 640) → patches of 320 samples → linear
 patch embedding → ``enc_blocks_50hz`` blocks at 50 Hz → strided conv (stride 2) →
-``enc_blocks_25hz``
-blocks at 25 Hz → LayerNorm → linear projection to a 6-dim latent ``[B, 6, F]``.
+``enc_blocks_25hz`` blocks at 25 Hz → LayerNorm → linear projection to a 6-dim latent ``[B, 6, F]``.
 Decoder (mirror): linear 6 → d → blocks at 25 Hz → transposed conv (stride 2) → blocks at 50 Hz →
 LayerNorm → linear d → 320 samples per token → waveform, trimmed back to ``T``.
 
 Block (pre-norm): ``x + γ₁ · Attn(LN(x))`` then ``x + γ₂ · SwiGLU(LN(x))`` with LayerNorm eps 1e-2,
 QK-norm (LayerNorm over the head dim), RoPE, sliding-window attention (``|i - j| <= window``)
-through
-``scaled_dot_product_attention`` (a boolean mask on any device; no mask when the window covers the
-whole sequence, so CUDA can use its fused kernels), and LayerScale ``γ`` on both branches.
+through ``scaled_dot_product_attention`` (a boolean mask on any device; no mask when the window
+covers the whole sequence, so CUDA can use its fused kernels), and LayerScale ``γ`` on both
+branches.
 """
 
 from __future__ import annotations

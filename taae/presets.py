@@ -6,7 +6,7 @@ variant differs from the reference ``*_fsq_hybrid_*`` preset in exactly one fiel
 (:func:`ablation_diff` returns it; a test checks it). ``test`` is a micro config for unit tests.
 
 Bitrates are derived (25 Hz × Σ log2 L = 613 bps for 6 × 17 levels; 348 bps for 6 × 5 levels);
-RVQ variants derive their codebook size from the same bitrate (2 stages × 4904 entries = 613 bps).
+RVQ variants derive their codebook size from the same bitrate (2 stages × 4913 entries = 613 bps).
 """
 
 from __future__ import annotations

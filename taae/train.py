@@ -10,9 +10,9 @@ Resuming (the default when ``DIR/latest.txt`` exists) restores model, optimizer,
 discriminator, RNG and sampler states and the step, so the next step is bit-for-bit the one an
 uninterrupted run would take (same device, thread count and world size).
 
-Multi-process: launch with ``torchrun --nproc_per_node N -m taae train ...``; each rank draws its
-own
-crops (seed + rank) and gradients are averaged (NCCL on CUDA, gloo on CPU). Only rank 0 writes.
+Multi-process: launch with ``torchrun --nproc_per_node N -m taae train ...``; each rank draws
+its own crops (seed + rank) and gradients are averaged (NCCL on CUDA, gloo on CPU). Only rank 0
+writes.
 """
 
 from __future__ import annotations

@@ -6,9 +6,8 @@ Each latent dim ``d`` is bounded and rounded to ``L_d`` levels (DESIGN.md §2)::
 
 i.e. ``L`` evenly spaced values in [-1, 1] with step ``Δ = 2 / (L - 1)``. The per-dim level index is
 ``round((L - 1) * (tanh(x) + 1) / 2)`` in ``[0, L - 1]``; a frame's code is the mixed-radix number
-``Σ_d idx_d * Π_{e<d} L_e`` (first dim least significant, as in
-``vector_quantize_pytorch.FSQ``), one
-index per frame in the implicit product codebook of size ``Π_d L_d`` (``K = 1``).
+``Σ_d idx_d * Π_{e<d} L_e`` (first dim least significant, as in ``vector_quantize_pytorch``),
+one index per frame in the implicit product codebook of size ``Π_d L_d`` (``K = 1``).
 
 Training modes (inference always rounds):
     ``hybrid``: per example, 50 % uniform noise ``U(-Δ/2, Δ/2)`` added to ``tanh(x)``, 25 % rounding

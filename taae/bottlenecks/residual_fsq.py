@@ -1,11 +1,11 @@
 """Post-hoc residual FSQ: re-quantize a model trained with FSQ into ``K`` residual stages.
 
 Stage ``k`` has levels ``L_k`` and a scale ``s_k``; its values are
-``s_k * (2 / (L_k - 1) * i - 1)``,
-``i ∈ [0, L_k - 1]``. The first stage quantizes ``tanh(z)``; each later stage quantizes what the
-previous stages left. Because levels ``L = 2^n + 1`` nest, ``2 × 5`` levels (scales 1, 1/4) and
-``4 × 3`` levels (scales 1, 1/2, 1/4, 1/8) reproduce a 17-level grid exactly, so a model trained at
-``L = 17`` can be served at several bitrates. Presets follow the authors' code (stable-codec):
+``s_k * (2 / (L_k - 1) * i - 1)``, ``i ∈ [0, L_k - 1]``. The first stage quantizes ``tanh(z)``;
+each later stage quantizes what the previous stages left. Because levels ``L = 2^n + 1`` nest,
+``2 × 5`` levels (scales 1, 1/4) and ``4 × 3`` levels (scales 1, 1/2, 1/4, 1/8) reproduce a
+17-level grid exactly, so a model trained at ``L = 17`` can be served at several bitrates.
+Presets follow the authors' code (stable-codec):
 
 ===================  ============================================  ===========================
 preset               stages (levels per dim, scale)                nominal bitrate at 25 Hz

@@ -8,7 +8,7 @@ codebook size from a target bitrate so an RVQ variant matches an FSQ variant wit
 
     codebook_size = round(2 ** (target_bps / frame_rate / K))
 
-(613 bps at 25 Hz with K = 2 → 4904 entries → 25 × 2 × log2(4904) = 613.0 bps).
+(613 bps at 25 Hz with K = 2 → 4913 = 17^3 entries → 25 × 2 × log2(4913) = 613.1 bps).
 """
 
 from __future__ import annotations

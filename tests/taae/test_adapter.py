@@ -78,3 +78,22 @@ def test_checkpoint_loads_with_posthoc_ladder(
         assert codec.num_codebooks == k and codec.nominal_bps == pytest.approx(bps, abs=0.1)
         assert codec.describe()["step"] == 7 and codec.pretrained
         assert codec.encode(x, 16000).shape == (1, k, 7)
+
+
+def test_rvq_checkpoint_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from taae.checkpoint import save_model
+    from taae.model import TAAE
+    from taae.presets import get_preset
+
+    cfg = get_preset("tiny_rvq_613bps")
+    torch.manual_seed(0)
+    model = TAAE(cfg.model, cfg.bottleneck)
+    model.train()
+    model(torch.randn(4, 1, 32000) * 0.1)  # k-means init of the codebooks
+    save_model(tmp_path / cfg.name, model, cfg, {"preset": cfg.name, "step": 1})
+    monkeypatch.setenv("TAAE_CHECKPOINTS", str(tmp_path))
+    codec = get_codec("taae_rvq")
+    assert codec.codebook_sizes == (4913, 4913) and codec.codebook_levels is None
+    assert codec.nominal_bps == pytest.approx(613.1, abs=0.1)
+    x = torch.randn(1, 1, 8000) * 0.1
+    assert torch.equal(codec.encode(x, 16000), model.eval().encode(x))
