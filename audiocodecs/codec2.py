@@ -1,4 +1,4 @@
-"""Codec 2 (David Rowe's low-bitrate speech vocoder) through ``pycodec2``: an 8 kHz byte-stream codec.
+"""Codec 2 (David Rowe's low-bitrate speech vocoder) via ``pycodec2``: an 8 kHz byte-stream codec.
 
 ===========  ======  ======================  ===============  ===========================
 name         mode    frame                   bits per frame   nominal bitrate
@@ -96,6 +96,11 @@ class Codec2(Codec):
     def nominal_bps(self) -> float:
         """The mode's rate, from the library: ``frame_rate × bits_per_frame``."""
         return self.frame_rate * self.bits_per_frame
+
+    @property
+    def min_samples(self) -> int:
+        """Any length: the encoder pads the last frame with silence."""
+        return 1
 
     @property
     def bitrate_formula(self) -> str:

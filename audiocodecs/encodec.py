@@ -157,7 +157,7 @@ class EnCodec(Codec):
             "package": ENCODEC_PIN,
             "model": "encodec_24khz (causal, weight_norm)",
             "bandwidth_kbps": self.bandwidth_kbps,
-            "weights": str(self.weights) if self.weights else "random init (seed 0)",
+            "weights": str(self.weights) if self.weights else "random init (seeded)",
             "weights_sha256": self.weights_sha256,
             "weights_checksum_ok": (
                 self.weights_sha256.startswith(CHECKSUM_PREFIX) if self.weights_sha256 else None
@@ -193,10 +193,15 @@ def load_pretrained(bandwidth_kbps: float) -> EnCodec:
     return EnCodec(model, bandwidth_kbps, pretrained=True, weights=path, weights_sha256=digest)
 
 
-def build_random(bandwidth_kbps: float) -> EnCodec:
-    """The 24 kHz architecture with seeded random weights (tests only)."""
+def build_random(bandwidth_kbps: float, seed: int = RANDOM_SEED) -> EnCodec:
+    """The 24 kHz architecture with seeded random weights, as the package builds it (tests only).
+
+    encodec leaves its codebooks at zero until k-means runs on a first training batch, so the
+    random model maps every frame to entry 0: fine for shapes, rates and the load path, not for
+    codebook statistics.
+    """
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(RANDOM_SEED)
+        torch.manual_seed(seed)
         model = _build_model()
     return EnCodec(model, bandwidth_kbps, pretrained=False)
 

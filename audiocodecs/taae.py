@@ -148,8 +148,8 @@ def _missing(preset: str, folder: Path | None = None) -> str | None:
         return None
     return (
         f"checkpoint not found at {folder}; train it with `python -m taae train --preset {preset} "
-        f"--data {TRAIN_DATA_HINT} --out runs/{preset}` and copy its latest step folder's "
-        f"model.safetensors + config.json there (or set ${CHECKPOINT_ENV})"
+        f"--data {TRAIN_DATA_HINT} --out runs/{preset}`, then `python -m taae export "
+        f"runs/{preset} --out {folder}` (or set ${CHECKPOINT_ENV})"
     )
 
 

@@ -9,6 +9,7 @@ Examples::
         --out runs/tiny_fsq_hybrid_613bps
     torchrun --nproc_per_node 4 -m taae train --preset small_fsq_hybrid_613bps --data ... --out ...
     python -m taae info runs/tiny_fsq_hybrid_613bps
+    python -m taae export runs/tiny_fsq_hybrid_613bps --out checkpoints/tiny_fsq_hybrid_613bps
     python -m taae quantize checkpoints/tiny_fsq_hybrid_613bps --posthoc 2x15625_700bps --out DIR
 """
 
@@ -18,6 +19,7 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -120,6 +122,23 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    """Copy a run's checkpoint (weights + config, no optimizer state) to a shippable folder."""
+    import shutil
+
+    from taae.checkpoint import CONFIG_FILE, MODEL_FILE, read_config, resolve
+
+    src = resolve(args.run)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (MODEL_FILE, CONFIG_FILE):
+        shutil.copy2(src / name, out / name)
+    _, meta = read_config(out)
+    size = (out / MODEL_FILE).stat().st_size / 1e6
+    print(f"exported {src} (step {meta.get('step')}) to {out} ({size:.1f} MB)")
+    return 0
+
+
 def _cmd_presets(args: argparse.Namespace) -> int:
     from taae.presets import PRESETS, ablation_diff
 
@@ -181,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data", nargs="+", default=None, help="audio to report latent error on")
     q.add_argument("--max-files", type=int, default=8, help="files used for the error report")
     q.set_defaults(func=_cmd_quantize)
+
+    e = sub.add_parser("export", help="copy a run's latest (or given) checkpoint for shipping")
+    e.add_argument("run", help="run folder (its latest step) or checkpoint folder")
+    e.add_argument("--out", required=True, help="destination, e.g. checkpoints/<preset>")
+    e.set_defaults(func=_cmd_export)
 
     pr = sub.add_parser("presets", help="list presets and how each differs from its reference")
     pr.set_defaults(func=_cmd_presets)

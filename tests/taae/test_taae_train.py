@@ -107,6 +107,15 @@ def test_cli_info_and_quantize(tmp_path: Path) -> None:
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert q.returncode == 0, q.stderr
+    exp = subprocess.run(
+        [sys.executable, "-m", "taae", "export", str(run), "--out", str(tmp_path / "ship")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert exp.returncode == 0, exp.stderr
+    assert sorted(p.name for p in (tmp_path / "ship").iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
     from taae.checkpoint import load_model
 
     model, _, meta = load_model(tmp_path / "q")
