@@ -48,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"note: skipping default codec {n}: {reason}", file=sys.stderr)
     dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
     if args.shard:
-        dataset = _shard(dataset, args.shard)
+        dataset = dataset.shard(*_parse_shard(args.shard))
     opts = RunOptions(
         metrics=metrics,
         device=args.device,
@@ -56,6 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         out=Path(args.out),
         fresh=args.fresh,
         progress=not args.no_progress,
+        keep_journal=bool(args.shard),
     )
     print(
         f"dataset {dataset.name}: {len(dataset.utterances)} utterances ({dataset.slug}); "
@@ -101,17 +102,29 @@ def _run_one(name: str, dataset, opts, pool) -> int:  # type: ignore[no-untyped-
     return 0
 
 
-def _shard(dataset, spec: str):  # type: ignore[no-untyped-def]
+def _parse_shard(spec: str) -> tuple[int, int]:
     try:
         i, n = (int(x) for x in spec.split("/"))
         if not 0 <= i < n:
             raise ValueError
     except ValueError:
         raise CliError(f"--shard takes I/N with 0 ≤ I < N, not {spec!r}") from None
-    dataset.utterances = dataset.utterances[i::n]
-    dataset.slug += f"-shard{i}of{n}"
-    dataset.notes.append(f"shard {i} of {n} (every {n}th utterance from {i})")
-    return dataset
+    return i, n
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from bench.data import get_dataset
+    from bench.runner import RunOptions, merge_shards
+
+    dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
+    opts = RunOptions(metrics=[], device=args.device, workers=0, out=Path(args.out))
+    for name in _split(args.codecs):
+        print(f"wrote {_rel(merge_shards(name, dataset, args.shards, opts))}")
+    if Path(args.out).resolve() == RESULTS_DIR.resolve():
+        from bench.leaderboard import write_leaderboard
+
+        write_leaderboard(RESULTS_DIR)
+    return 0
 
 
 def _rel(p: Path) -> str:
@@ -251,13 +264,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="metric worker processes (default: all cores; 0 = in this process)",
     )
     r.add_argument("--out", default=str(RESULTS_DIR), help="results folder (default: results/)")
-    r.add_argument("--shard", help="I/N: run only every N-th utterance starting at I")
+    r.add_argument(
+        "--shard",
+        help="I/N: run only every N-th utterance starting at I (one process/GPU per shard; "
+        "then `bench merge --shards N`)",
+    )
     r.add_argument("--fresh", action="store_true", help="discard an interrupted run's journal")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument(
         "--no-leaderboard", action="store_true", help="do not regenerate results/LEADERBOARD.md"
     )
     r.set_defaults(func=cmd_run)
+
+    mg = sub.add_parser("merge", help="merge the shards of `run --shard I/N` into one result")
+    mg.add_argument("--codecs", required=True, help="comma-separated codec names")
+    mg.add_argument("--shards", type=int, required=True, help="N, the number of shards")
+    mg.add_argument("--dataset", default="default", help="as given to `run`")
+    mg.add_argument("--data", help="as given to `run`")
+    mg.add_argument("--limit", type=int, help="as given to `run`")
+    mg.add_argument("--max-seconds", type=float, help="as given to `run`")
+    mg.add_argument("--device", default="cpu")
+    mg.add_argument("--out", default=str(RESULTS_DIR), help="results folder used by the shards")
+    mg.set_defaults(func=cmd_merge)
 
     ls = sub.add_parser("list", help="list codecs (with availability), metrics and datasets")
     ls.add_argument("--all", action="store_true", help="include random-init / test-only codecs")

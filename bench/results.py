@@ -123,6 +123,23 @@ class Journal:
             if data and not data.endswith(b"\n"):
                 f.truncate(data.rfind(b"\n") + 1)
 
+    def write_peak(self, peak: dict[str, Any]) -> None:
+        """Record a finished shard's peak memory (read back by ``bench merge``)."""
+        self._append({"type": "peak", **peak})
+
+    def read_peak(self) -> dict[str, Any] | None:
+        if not self.path.is_file():
+            return None
+        peak = None
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                if '"type": "peak"' in line:
+                    try:
+                        peak = json.loads(line)
+                    except json.JSONDecodeError:
+                        pass
+        return peak
+
     def append(self, record: dict[str, Any]) -> None:
         self._append({"type": "utterance", **record})
 

@@ -52,6 +52,7 @@ class RunOptions:
     out: Path = Path("results")
     fresh: bool = False
     progress: bool = True
+    keep_journal: bool = False  # sharded runs keep theirs for `bench merge`
 
 
 # ------------------------------------------------------------------------------ metric workers
@@ -211,8 +212,11 @@ def run_built_codec(
                 fut.cancel()
 
     peak = _peak_memory_mb(opts.device)
-    path = finalize(codec, dataset, journal, opts, peak)
-    journal.clear()
+    path = finalize(codec, dataset, [journal], opts, peak)
+    if opts.keep_journal:
+        journal.write_peak(peak)
+    else:
+        journal.clear()
     return path
 
 
@@ -315,12 +319,25 @@ def _peak_memory_mb(device: str) -> dict[str, Any]:
 
 
 def finalize(
-    codec: Codec, dataset: Dataset, journal: Journal, opts: RunOptions, peak: dict[str, Any]
+    codec: Codec,
+    dataset: Dataset,
+    journals: list[Journal],
+    opts: RunOptions,
+    peak: dict[str, Any],
 ) -> Path:
-    """Fold the journal into the result JSON (written atomically)."""
+    """Fold one or more journals (shards) into the result JSON (written atomically).
+
+    Records are put in dataset order, so the result does not depend on how work was split.
+    """
     from bench.metrics import get_metric
 
-    _, records = journal.read()
+    records: dict[str, dict[str, Any]] = {}
+    codes_of: dict[str, Path] = {}
+    for journal in journals:
+        _, recs = journal.read()
+        for uid, rec in recs.items():
+            records[uid] = rec
+            codes_of[uid] = journal.codes_path(uid)
     ordered = [records[u.id] for u in dataset.utterances if u.id in records]
     summary = {}
     for m in opts.metrics:
@@ -329,7 +346,7 @@ def finalize(
 
     stats = CodebookStats(codec.codebook_sizes, codec.codebook_levels)
     for r in ordered:
-        p = journal.codes_path(r["id"])
+        p = codes_of[r["id"]]
         if r.get("num_frames") and p.is_file():
             stats.update(np.load(p))
     cb = stats.summary(codec.frame_rate) if codec.codebook_sizes and stats.frames else None
@@ -381,12 +398,51 @@ def finalize(
         },
         "failures": dict(failures.most_common()),
         "scoring": SCORING_POLICY,
-        "provenance": provenance(opts.device, {"workers": opts.workers}),
+        "provenance": provenance(
+            opts.device, {"workers": opts.workers, "merged_from": len(journals)}
+        ),
         "utterances": ordered,
     }
     path = result_path(opts.out, dataset, codec.name)
     atomic_write_json(path, result)
     return path
+
+
+def merge_shards(codec_name: str, dataset: Dataset, count: int, opts: RunOptions) -> Path:
+    """Fold the journals of ``bench run --shard i/count`` (i = 0…count−1) into one result.
+
+    Every shard must have finished with the same codec config and metrics; the merged result is
+    identical whatever the split, since records are ordered by the full dataset.
+    """
+    codec = get_codec(codec_name, device=opts.device)
+    journals = []
+    header0 = None
+    for i in range(count):
+        j = journal_for(opts, dataset.shard(i, count), codec.name)
+        header, recs = j.read()
+        if header is None:
+            raise RunError(f"shard {i}/{count} of {codec.name} has no journal at {j.path}")
+        cur = {k: header.get(k) for k in ("codec", "metrics", "dataset")}
+        if header0 is None:
+            header0 = cur
+        elif _jsonable(cur) != _jsonable(header0):
+            raise RunError(f"shard {i}/{count} of {codec.name} used another codec config/metrics")
+        journals.append(j)
+    done = set()
+    for j in journals:
+        done |= set(j.read()[1])
+    missing = [u.id for u in dataset.utterances if u.id not in done]
+    if missing:
+        raise RunError(
+            f"{len(missing)} utterance(s) of {dataset.slug} not in any shard journal "
+            f"(e.g. {missing[0]}); finish the shards first"
+        )
+    assert header0 is not None
+    opts = RunOptions(**{**opts.__dict__, "metrics": list(header0["metrics"])})
+    peaks = [p for p in (j.read_peak() for j in journals) if p]
+    peak = max(peaks, key=lambda p: p.get("mb", 0)) if peaks else {"kind": "unknown", "mb": None}
+    peak = {k: v for k, v in peak.items() if k != "type"}
+    return finalize(codec, dataset, journals, opts, peak)
 
 
 class _NoBar:

@@ -215,3 +215,28 @@ def test_byte_codec_reports_measured_bitrate(speech_folder: Path, tmp_path: Path
     assert b["nominal_bps"] == 6000
     assert 4000 < b["bytes_bps"] < 12000
     assert res["codebook"] is None
+
+
+def test_sharded_runs_merge_into_the_unsharded_result(speech_folder: Path, tmp_path: Path) -> None:
+    from bench.runner import merge_shards
+
+    ds = folder_dataset(speech_folder)
+    whole = load_result(run_codec("opus@6kbps", ds, _opts(tmp_path / "whole", metrics=["sisdr"])))
+    opts = _opts(tmp_path / "sharded", metrics=["sisdr"], keep_journal=True)
+    for i in range(2):
+        run_codec("opus@6kbps", ds.shard(i, 2), opts)
+    merged = load_result(merge_shards("opus@6kbps", ds, 2, opts))
+    assert [u["id"] for u in merged["utterances"]] == [u["id"] for u in whole["utterances"]]
+    assert merged["summary"]["sisdr"] == whole["summary"]["sisdr"]
+    assert merged["bitrate"]["total_bytes"] == whole["bitrate"]["total_bytes"]
+    assert merged["dataset"]["slug"] == ds.slug
+
+
+def test_merge_refuses_incomplete_shards(speech_folder: Path, tmp_path: Path) -> None:
+    from bench.runner import merge_shards
+
+    ds = folder_dataset(speech_folder)
+    opts = _opts(tmp_path, metrics=["sisdr"], keep_journal=True)
+    run_codec("passthrough", ds.shard(0, 2), opts)
+    with pytest.raises(RunError, match="shard 1/2"):
+        merge_shards("passthrough", ds, 2, opts)

@@ -74,6 +74,19 @@ class Dataset:
             "notes": self.notes,
         }
 
+    def shard(self, index: int, count: int) -> Dataset:
+        """Every ``count``-th utterance starting at ``index`` (``--shard index/count``)."""
+        if not 0 <= index < count:
+            raise DatasetError(f"shard must be I/N with 0 ≤ I < N, not {index}/{count}")
+        return Dataset(
+            self.name,
+            f"{self.slug}-shard{index}of{count}",
+            self.utterances[index::count],
+            self.source,
+            [*self.notes, f"shard {index} of {count} (every {count}th utterance from {index})"],
+            self.manifest_size,
+        )
+
     def subset(self, ids: list[str]) -> Dataset:
         """The utterances whose id is in ``ids``, in dataset order."""
         keep = set(ids)
