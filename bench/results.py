@@ -17,7 +17,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +218,7 @@ def provenance(device: str, extra: dict[str, Any] | None = None) -> dict[str, An
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "device": device_description(device),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
         "resampler": RESAMPLER,
         **(extra or {}),

@@ -21,6 +21,13 @@ def _build(name: str) -> Codec:
     return get_codec(name, device="cpu")
 
 
+def _envelope_db(x: torch.Tensor, frame: int = 320) -> torch.Tensor:
+    """Log energy of consecutive 20 ms frames (16 kHz) of a flattened signal."""
+    x = x.flatten()
+    x = x[: x.numel() // frame * frame].reshape(-1, frame)
+    return 10 * torch.log10(x.pow(2).mean(dim=1) + 1e-8)
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_codec_metadata_is_consistent(name: str) -> None:
     codec = _build(name)
@@ -68,7 +75,12 @@ def test_codec_changes_the_signal_but_keeps_it_correlated_when_pretrained(name: 
     assert not torch.equal(x, y), "a lossy codec returned its input bit-exactly"
     if codec.pretrained:
         corr = float(torch.corrcoef(torch.stack([x.flatten(), y.flatten()]))[0, 1])
-        assert corr > 0.3, f"decoded audio barely correlates with the input (r = {corr:.2f})"
+        # Parametric vocoders (Codec 2) transmit no phase, so their waveform barely correlates
+        # with the input by design; their 20 ms log-energy envelope must then follow it.
+        env = float(torch.corrcoef(torch.stack([_envelope_db(x), _envelope_db(y)]))[0, 1])
+        assert corr > 0.3 or env > 0.5, (
+            f"decoded audio barely correlates with the input (r = {corr:.2f}, envelope {env:.2f})"
+        )
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -91,7 +103,7 @@ def test_too_short_or_malformed_input_raises_codec_error(name: str) -> None:
     with pytest.raises(CodecError):
         codec.roundtrip(torch.zeros(1, 2, 16000), 16000)  # two channels: not [B, 1, T]
     if codec.min_samples > 1:
-        short = max(1, codec.min_samples * 16000 // codec.sample_rate - 1)
+        short = max(1, (codec.min_samples - 1) * 16000 // codec.sample_rate)
         with pytest.raises(CodecError):
             codec.roundtrip(torch.zeros(1, 1, short), 16000)
 
