@@ -120,6 +120,8 @@ class Codec2(Codec):
             "c2enc_file_bps": self.frame_rate * 8 * self.bytes_per_frame,
             "packing": "frames concatenated bit-exactly, MSB first, no header",
             "flush": f"{self.delay_samples} samples of trailing silence encoded",
+            "caveat": "parametric vocoder at 8 kHz: no phase is sent, so SI-SDR is not meaningful "
+            "and nothing above 4 kHz survives (16 → 8 → 16 kHz)",
         }
 
     def encode_bytes(self, wav: torch.Tensor) -> Packets:

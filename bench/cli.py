@@ -11,7 +11,7 @@ from bench.results import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "results"
 #: Codecs ``bench run`` uses when ``--codecs`` is absent (unavailable ones are skipped with a note).
-DEFAULT_CODECS = ("passthrough", "opus@6kbps", "opus@12kbps", "taae_fsq", "taae_rvq")
+DEFAULT_CODECS = ("passthrough", "codec2@700", "opus@6kbps", "opus@12kbps", "taae_fsq", "taae_rvq")
 
 
 class CliError(Exception):

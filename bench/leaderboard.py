@@ -148,6 +148,11 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
             dataset_table(rs),
             "",
         ]
+        caveats = sorted({(r["codec"]["name"], r["codec"]["caveat"]) for r in rs
+                          if r["codec"].get("caveat")})  # fmt: skip
+        lines += [f"- `{name}`: {text}." for name, text in caveats]
+        if caveats:
+            lines.append("")
         if slug in plot_names:
             lines += [f"![rate–distortion on {slug}]({plot_names[slug]})", ""]
     lines += [
