@@ -5,7 +5,12 @@ For codebook ``k`` with ``N_k`` entries and empirical code distribution ``p`` ov
 - entropy H_k = −Σ p log2 p bits per frame; normalised entropy = H_k / log2 N_k;
 - entropy bitrate = frame_rate × Σ_k H_k — what an ideal entropy coder of i.i.d. frames would need,
   shown beside the nominal bitrate frame_rate × Σ_k log2 N_k.
-For FSQ codebooks (mixed-radix ``levels``) the per-dimension level usage is reported as well.
+For FSQ codebooks (mixed-radix ``levels``) the per-dimension level usage is reported as well,
+with Σ_d H_d (the entropy of each dimension on its own; an upper bound on the joint entropy).
+
+The plug-in entropy of a codebook is biased low when the number of frames is not much larger than
+the codebook (it can never exceed log2(frames)); such codebooks are flagged ``undersampled`` (fewer
+than 10 frames per entry) and tables mark their entropy bitrate.
 """
 
 from __future__ import annotations
@@ -72,8 +77,13 @@ class CodebookStats:
                 "entropy_bits": h,
                 "normalized_entropy": h / math.log2(size) if size > 1 else 0.0,
             }
+            entry["undersampled"] = n < 10 * size
             if self.levels:
-                entry["level_usage"] = self._level_usage(counter, self.levels[k])
+                usage = self._level_usage(counter, self.levels[k])
+                entry["level_usage"] = usage
+                entry["dim_entropy_bits_sum"] = sum(
+                    u["normalized_entropy"] * math.log2(u["levels"]) for u in usage
+                )
             books.append(entry)
         max_h = sum(math.log2(s) for s in self.sizes if s > 1)
         return {
@@ -86,6 +96,7 @@ class CodebookStats:
             if books
             else None,
             "normalized_entropy": total_h / max_h if max_h else None,
+            "undersampled": any(b.get("undersampled", False) for b in books),
         }
 
     @staticmethod

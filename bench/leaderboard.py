@@ -75,13 +75,14 @@ def dataset_table(results: list[dict[str, Any]]) -> str:
         b = r["bitrate"]
         real = b.get("bytes_bps") if b.get("bytes_bps") is not None else b.get("entropy_bps")
         cb = r.get("codebook")
+        mark = "*" if b.get("bytes_bps") is None and cb and cb.get("undersampled") else ""
         tp = r["throughput"]
         counts = r["counts"]
         rows.append(
             [
                 r["codec"]["name"],
                 f"{b['nominal_bps']:.0f}",
-                f"{real:.0f}" if real is not None else "—",
+                f"{real:.0f}{mark}" if real is not None else "—",
                 *[_fmt(r["summary"].get(m), _digits(m)) for m in metric_names],
                 f"{cb['mean_used_fraction']:.1%} / {cb['normalized_entropy']:.2f}" if cb else "—",
                 f"{tp['encode_xrt']:.1f} / {tp['decode_xrt']:.1f}" if tp.get("encode_xrt") else "—",
@@ -151,6 +152,13 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
         caveats = sorted({(r["codec"]["name"], r["codec"]["caveat"]) for r in rs
                           if r["codec"].get("caveat")})  # fmt: skip
         lines += [f"- `{name}`: {text}." for name, text in caveats]
+        if any((r.get("codebook") or {}).get("undersampled") for r in rs):
+            lines.append(
+                "- `*` fewer than 10 frames per codebook entry were seen: the plug-in entropy "
+                "bitrate is biased low (at most log2(frames) bits per frame); per-dimension level "
+                "usage in the result file is the reliable statistic."
+            )
+            caveats.append(("", ""))
         if caveats:
             lines.append("")
         if slug in plot_names:

@@ -54,9 +54,12 @@ class STFTDiscriminator(nn.Module):
 class MultiResolutionSTFTDiscriminator(nn.Module):
     """One :class:`STFTDiscriminator` per FFT size."""
 
-    def __init__(self, fft_sizes: tuple[int, ...], channels: int) -> None:
+    def __init__(
+        self, fft_sizes: tuple[int, ...], channels: int, device: str | torch.device = "cpu"
+    ) -> None:
         super().__init__()
         self.discs = nn.ModuleList(STFTDiscriminator(n, channels) for n in fft_sizes)
+        self.to(device)
 
     def forward(self, wav: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
         """Per resolution (logits, features) for ``wav [B, 1, T]``."""

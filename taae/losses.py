@@ -41,7 +41,9 @@ def stft(x: torch.Tensor, n_fft: int) -> torch.Tensor:
 class ReconstructionLoss(nn.Module):
     """Multi-resolution mel / STFT / complex-STFT / waveform losses for one config."""
 
-    def __init__(self, cfg: LossConfig, sample_rate: int = 16000) -> None:
+    def __init__(
+        self, cfg: LossConfig, sample_rate: int = 16000, device: str | torch.device = "cpu"
+    ) -> None:
         super().__init__()
         import torchaudio.functional as AF
 
@@ -53,6 +55,7 @@ class ReconstructionLoss(nn.Module):
                 n_fft // 2 + 1, 0.0, sample_rate / 2, n_mels, sample_rate, "slaney", "slaney"
             )
             self.register_buffer(f"mel_fb{i}", fb, persistent=False)  # [freqs, mels]
+        self.to(device)
 
     def forward(self, y_hat: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Terms with non-zero weight for reconstruction ``y_hat`` of ``y`` (both ``[B, 1, T]``)."""

@@ -138,11 +138,11 @@ class Trainer:
         torch.manual_seed(tc.seed)
         random.seed(tc.seed)
         self.model = TAAE(cfg.model, cfg.bottleneck, device=device)
-        self.loss_fn = ReconstructionLoss(cfg.loss, cfg.model.sample_rate).to(device)
+        self.loss_fn = ReconstructionLoss(cfg.loss, cfg.model.sample_rate, device=device)
         self.use_adv = cfg.loss.adv_weight > 0 or cfg.loss.fm_weight > 0
         self.disc = (
-            MultiResolutionSTFTDiscriminator(cfg.loss.disc_fft_sizes, cfg.loss.disc_channels).to(
-                device
+            MultiResolutionSTFTDiscriminator(
+                cfg.loss.disc_fft_sizes, cfg.loss.disc_channels, device=device
             )
             if self.use_adv
             else None

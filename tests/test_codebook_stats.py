@@ -70,3 +70,13 @@ def test_paired_bootstrap_detects_a_consistent_shift_only() -> None:
     same = paired_bootstrap(base + rng.normal(0, 0.1, 200), base)
     assert same["p_value"] > 0.05
     assert math.isfinite(shifted["effect_size_dz"])
+
+
+def test_small_samples_of_large_codebooks_are_flagged_undersampled() -> None:
+    big = CodebookStats([4096])
+    big.update(np.arange(100)[None])
+    s = big.summary(frame_rate=25.0)
+    assert s["undersampled"] and s["codebooks"][0]["entropy_bits"] <= math.log2(100) + 1e-9
+    small = CodebookStats([8])
+    small.update(np.tile(np.arange(8), 10)[None])
+    assert not small.summary(frame_rate=25.0)["undersampled"]
