@@ -1,6 +1,6 @@
 """Named presets: ``<size>_<bottleneck>[_<fsq mode>]_<bitrate>``.
 
-Sizes: ``tiny`` (≈1.9 M parameters; trains on 2 CPU cores in tens of minutes), ``small`` (≈50 M; one
+Sizes: ``tiny`` (1.7 M parameters; trains on 2 CPU cores in tens of minutes), ``small`` (52 M; one
 GPU), ``paper`` (≈950 M; the paper's scale, multi-GPU). Within a size and bitrate, every ablation
 variant differs from the reference ``*_fsq_hybrid_*`` preset in exactly one field
 (:func:`ablation_diff` returns it; a test checks it). ``test`` is a micro config for unit tests.

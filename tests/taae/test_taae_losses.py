@@ -50,7 +50,7 @@ def test_discriminator_losses() -> None:
     x = torch.randn(2, 1, 4000) * 0.1
     real, fake = disc(x), disc(torch.zeros_like(x) + 0.01 * torch.randn_like(x))
     assert len(real) == 2 and real[0][0].dim() == 4
-    assert float(discriminator_hinge_loss(real, fake)) >= 0
-    assert float(generator_adversarial_loss(fake)) >= 0
-    assert float(feature_matching_loss(real, real)) == 0.0
-    assert float(feature_matching_loss(real, fake)) > 0
+    assert float(discriminator_hinge_loss(real, fake).detach()) >= 0
+    assert float(generator_adversarial_loss(fake).detach()) >= 0
+    assert float(feature_matching_loss(real, real).detach()) == 0.0
+    assert float(feature_matching_loss(real, fake).detach()) > 0

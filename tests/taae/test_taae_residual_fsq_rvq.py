@@ -69,7 +69,7 @@ def test_rvq_codes_ranges_and_decode() -> None:
     out = rvq(z)  # k-means init + EMA update
     assert out.codes.shape == (4, 3, 100) and out.codes.dtype == torch.int64
     assert out.codes.min() >= 0 and out.codes.max() < 64
-    assert out.aux_loss.ndim == 0 and float(out.aux_loss) >= 0
+    assert out.aux_loss.ndim == 0 and float(out.aux_loss.detach()) >= 0
     rvq.eval()
     ev = rvq(z)
     torch.testing.assert_close(rvq.decode(ev.codes), ev.z_q.float(), rtol=1e-5, atol=1e-5)
