@@ -11,6 +11,7 @@ Tensors are channel-first: waveforms ``[B, 1, T]`` float32 in [-1, 1], codes ``[
 from __future__ import annotations
 
 import math
+import os
 from abc import ABC
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -234,6 +235,17 @@ class Codec(ABC):
             encode_seconds=t1 - t0,
             decode_seconds=t2 - t1,
         )
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a (weights) file, recorded in result provenance."""
+    import hashlib
+
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def align_length(wav: torch.Tensor, length: int) -> torch.Tensor:

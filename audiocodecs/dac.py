@@ -37,7 +37,6 @@ the 16/24 kHz decoders return 8 samples fewer than the padded input, which the h
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import inspect
 import os
@@ -48,7 +47,7 @@ from typing import Any
 
 import torch
 
-from audiocodecs.base import Codec, CodecUnavailable
+from audiocodecs.base import Codec, CodecUnavailable, file_sha256
 from audiocodecs.registry import register_codec
 
 DAC_PIN = "descript-audio-codec==1.0.0"
@@ -168,14 +167,6 @@ def _pretrained_missing(key: str) -> str | None:
             f"obtained from {MODELS[key].url}"
         )
     return None
-
-
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 class DAC(Codec):
@@ -316,7 +307,7 @@ def load_pretrained(key: str, n_codebooks: int) -> DAC:
         warnings.warn(
             f"{path}: ignoring unexpected keys {result.unexpected_keys[:5]}", stacklevel=2
         )
-    return DAC(model, n_codebooks, pretrained=True, weights=path, weights_sha256=_sha256(path))
+    return DAC(model, n_codebooks, pretrained=True, weights=path, weights_sha256=file_sha256(path))
 
 
 def build_random(key: str, n_codebooks: int | None = None, seed: int = RANDOM_SEED) -> DAC:

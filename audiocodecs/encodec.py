@@ -26,7 +26,6 @@ segments with a per-segment float scale that is side information beyond the inte
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import warnings
@@ -35,7 +34,7 @@ from typing import Any
 
 import torch
 
-from audiocodecs.base import Codec, CodecUnavailable
+from audiocodecs.base import Codec, CodecUnavailable, file_sha256
 from audiocodecs.registry import register_codec
 
 ENCODEC_PIN = "encodec==0.1.1"
@@ -84,14 +83,6 @@ def _pretrained_missing() -> str | None:
             f"obtained from {ROOT_URL}{CHECKPOINT_24KHZ}"
         )
     return None
-
-
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def _label(kbps: float) -> str:
@@ -177,7 +168,7 @@ def load_pretrained(bandwidth_kbps: float) -> EnCodec:
     if reason:
         raise CodecUnavailable(reason)
     path = weights_path()
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if not digest.startswith(CHECKSUM_PREFIX):
         warnings.warn(
             f"{path}: SHA-256 {digest[:8]}… does not match the published {CHECKSUM_PREFIX}…; "
