@@ -149,9 +149,12 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
             dataset_table(rs),
             "",
         ]
-        caveats = sorted({(r["codec"]["name"], r["codec"]["caveat"]) for r in rs
-                          if r["codec"].get("caveat")})  # fmt: skip
-        lines += [f"- `{name}`: {text}." for name, text in caveats]
+        by_text: dict[str, list[str]] = {}
+        for r in sorted(rs, key=lambda r: r["codec"]["name"]):
+            if r["codec"].get("caveat"):
+                by_text.setdefault(r["codec"]["caveat"], []).append(r["codec"]["name"])
+        caveats = [(", ".join(f"`{n}`" for n in names), text) for text, names in by_text.items()]
+        lines += [f"- {names}: {text}." for names, text in caveats]
         if any((r.get("codebook") or {}).get("undersampled") for r in rs):
             lines.append(
                 "- `*` fewer than 10 frames per codebook entry were seen: the plug-in entropy "
