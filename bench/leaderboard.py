@@ -210,7 +210,7 @@ def plot_rate_distortion(results: list[dict[str, Any]], path: Path) -> None:
                 textcoords="offset points",
             )
         ax.set_xscale("log")
-        ax.set_xlabel("bitrate (bps; bytes for Opus, nominal for token codecs)")
+        ax.set_xlabel("bitrate (bps): bytes for byte-stream codecs, nominal for token codecs")
         ax.set_ylabel({"pesq_wb": "PESQ-WB (MOS-LQO)", "stoi": "STOI"}[metric])
         ax.grid(True, alpha=0.3)
     ds = results[0]["dataset"]
