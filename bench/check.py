@@ -18,7 +18,7 @@ from typing import Any
 from audiocodecs import Codec, CodecUnavailable, get_codec
 from bench.data import Dataset, get_dataset
 from bench.metrics import get_metric, metric_names
-from bench.results import find_results, load_result, safe_name
+from bench.results import load_result, safe_name
 from bench.runner import RunOptions, make_pool, run_built_codec
 
 #: Utterances of the embedded set that baselines cover (the first N by id).
@@ -191,4 +191,4 @@ def update_baselines(
     return written
 
 
-__all__ = ["compare", "find_results", "run_check", "update_baselines"]
+__all__ = ["compare", "run_check", "update_baselines"]

@@ -208,11 +208,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     if args.data_cmd == "download":
         from bench.data.download import download_librispeech_test_clean
 
-        path = (
-            download_librispeech_test_clean(Path(args.dest), url=args.url)
-            if args.url
-            else (download_librispeech_test_clean(Path(args.dest)))
-        )
+        kwargs = {"url": args.url} if args.url else {}
+        path = download_librispeech_test_clean(Path(args.dest), **kwargs)
         print(
             f"LibriSpeech test-clean is at {path}; "
             f"use --dataset librispeech-test-clean --data {path}"

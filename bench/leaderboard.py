@@ -153,17 +153,17 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
         for r in sorted(rs, key=lambda r: r["codec"]["name"]):
             if r["codec"].get("caveat"):
                 by_text.setdefault(r["codec"]["caveat"], []).append(r["codec"]["name"])
-        caveats = [(", ".join(f"`{n}`" for n in names), text) for text, names in by_text.items()]
-        lines += [f"- {names}: {text}." for names, text in caveats]
+        notes = [
+            f"- {', '.join(f'`{n}`' for n in names)}: {text}." for text, names in by_text.items()
+        ]
         if any((r.get("codebook") or {}).get("undersampled") for r in rs):
-            lines.append(
+            notes.append(
                 "- `*` fewer than 10 frames per codebook entry were seen: the plug-in entropy "
                 "bitrate is biased low (at most log2(frames) bits per frame); per-dimension level "
                 "usage in the result file is the reliable statistic."
             )
-            caveats.append(("", ""))
-        if caveats:
-            lines.append("")
+        if notes:
+            lines += [*notes, ""]
         if slug in plot_names:
             lines += [f"![rate–distortion on {slug}]({plot_names[slug]})", ""]
     lines += [

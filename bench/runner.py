@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from audiocodecs import Codec, get_codec
-from bench.audio import AudioError, load_audio
+from bench.audio import AudioError, load_audio, pcm_sha256
 from bench.codebook import CodebookStats
 from bench.data import Dataset
 from bench.results import SCHEMA_VERSION, Journal, atomic_write_json, provenance, safe_name
@@ -66,6 +66,7 @@ def score(
     reference: np.ndarray, decoded: np.ndarray, metrics: list[str], device: str = "cpu"
 ) -> dict[str, Any]:
     """Compute ``metrics`` on one pair; per-metric errors are returned, not raised."""
+    from bench.metrics import get_metric
 
     values: dict[str, float | None] = {}
     errors: dict[str, str] = {}
@@ -75,31 +76,17 @@ def score(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        _score_into(reference, decoded, metrics, device, values, errors, seconds)
+        for name in metrics:
+            t0 = time.perf_counter()
+            try:
+                values[name] = get_metric(name)(reference, decoded, device)
+            except Exception as exc:  # a metric failing on one utterance must not stop the run
+                values[name] = None
+                errors[name] = f"{type(exc).__name__}: {exc}".strip()[:300]
+            seconds[name] = time.perf_counter() - t0
     finally:
         torch.set_num_threads(threads)
     return {"metrics": values, "errors": errors, "metric_seconds": seconds}
-
-
-def _score_into(
-    reference: np.ndarray,
-    decoded: np.ndarray,
-    metrics: list[str],
-    device: str,
-    values: dict[str, float | None],
-    errors: dict[str, str],
-    seconds: dict[str, float],
-) -> None:
-    from bench.metrics import get_metric
-
-    for name in metrics:
-        t0 = time.perf_counter()
-        try:
-            values[name] = get_metric(name)(reference, decoded, device)
-        except Exception as exc:  # a metric failing on one utterance must not stop the run
-            values[name] = None
-            errors[name] = f"{type(exc).__name__}: {exc}".strip()[:300]
-        seconds[name] = time.perf_counter() - t0
 
 
 # ------------------------------------------------------------------------------------- runner
@@ -251,8 +238,6 @@ def _process_utterance(
             "(not the pinned utterance)",
         }, None
     if utt.sha256_pcm and audio.source_sr == 16000 and not audio.notes:
-        from bench.audio import pcm_sha256
-
         if pcm_sha256(audio.wav) != utt.sha256_pcm:
             return {
                 **base,
@@ -417,6 +402,7 @@ def merge_shards(codec_name: str, dataset: Dataset, count: int, opts: RunOptions
     codec = get_codec(codec_name, device=opts.device)
     journals = []
     header0 = None
+    done: set[str] = set()
     for i in range(count):
         j = journal_for(opts, dataset.shard(i, count), codec.name)
         header, recs = j.read()
@@ -428,9 +414,7 @@ def merge_shards(codec_name: str, dataset: Dataset, count: int, opts: RunOptions
         elif _jsonable(cur) != _jsonable(header0):
             raise RunError(f"shard {i}/{count} of {codec.name} used another codec config/metrics")
         journals.append(j)
-    done = set()
-    for j in journals:
-        done |= set(j.read()[1])
+        done |= set(recs)
     missing = [u.id for u in dataset.utterances if u.id not in done]
     if missing:
         raise RunError(

@@ -70,9 +70,8 @@ def test_passthrough_scores_perfectly(speech_folder: Path, tmp_path: Path) -> No
 def test_noisy_codec_scores_measurably_worse(speech_folder: Path, tmp_path: Path) -> None:
     ds = folder_dataset(speech_folder)
     clean = load_result(run_codec("passthrough", ds, _opts(tmp_path)))["summary"]
-    codec = NoisyPassthrough()
-    codec.name = "noisy"
-    noisy = load_result(run_built_codec(codec, ds, _opts(tmp_path)))["summary"]
+    noisy = load_result(run_built_codec(_named(NoisyPassthrough(), "noisy"), ds, _opts(tmp_path)))
+    noisy = noisy["summary"]
     assert noisy["sisdr"]["mean"] < 30
     assert noisy["pesq_wb"]["mean"] < clean["pesq_wb"]["mean"] - 1.0
     assert noisy["mel"]["mean"] > clean["mel"]["mean"] + 0.1
@@ -149,8 +148,7 @@ class NaNCodec(Passthrough):
 def test_codec_failures_are_recorded_not_scored(
     codec_cls: type[Codec], reason: str, speech_folder: Path, tmp_path: Path
 ) -> None:
-    codec = codec_cls()
-    codec.name = "broken"
+    codec = _named(codec_cls(), "broken")
     res = load_result(run_built_codec(codec, folder_dataset(speech_folder), _opts(tmp_path)))
     assert res["counts"]["failed"] == 3
     assert all(reason in r["error"] and r["stage"] == "codec" for r in res["utterances"])
@@ -160,8 +158,7 @@ def test_codec_failures_are_recorded_not_scored(
 def test_interrupted_run_resumes_without_redoing_work(speech_folder: Path, tmp_path: Path) -> None:
     ds = folder_dataset(speech_folder)
     opts = _opts(tmp_path, metrics=["sisdr"])
-    first = CountingPassthrough(stop_at=3)
-    first.name = "counting"
+    first = _named(CountingPassthrough(stop_at=3), "counting")
     with pytest.raises(KeyboardInterrupt):
         run_built_codec(first, ds, opts)
     journal = opts.out / ".work" / ds.slug / "counting" / "journal.jsonl"
@@ -169,8 +166,7 @@ def test_interrupted_run_resumes_without_redoing_work(speech_folder: Path, tmp_p
     assert sum(x["type"] == "utterance" for x in lines) == 2  # two finished before the interrupt
     with open(journal, "a") as f:
         f.write('{"type": "utterance", "id": "tor')  # a torn write from a crash
-    second = CountingPassthrough()
-    second.name = "counting"
+    second = _named(CountingPassthrough(), "counting")
     res = load_result(run_built_codec(second, ds, opts))
     assert second.calls == 1, "only the unfinished utterance should be recomputed"
     assert res["counts"]["ok"] == 3
@@ -182,10 +178,8 @@ def test_resume_refuses_a_journal_from_another_configuration(
 ) -> None:
     ds = folder_dataset(speech_folder)
     opts = _opts(tmp_path, metrics=["sisdr"])
-    c = CountingPassthrough(stop_at=2)
-    c.name = "counting"
     with pytest.raises(KeyboardInterrupt):
-        run_built_codec(c, ds, opts)
+        run_built_codec(_named(CountingPassthrough(stop_at=2), "counting"), ds, opts)
     other = _opts(tmp_path, metrics=["sisdr", "stoi"])
     with pytest.raises(RunError, match="--fresh"):
         run_built_codec(_named(CountingPassthrough(), "counting"), ds, other)
