@@ -25,12 +25,15 @@ from pathlib import Path
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
+    from taae.config import with_overrides
     from taae.presets import get_preset
     from taae.train import train
 
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = get_preset(args.preset)
+    if args.set:
+        cfg = with_overrides(cfg, args.set)
     summary = train(
         cfg,
         args.data,
@@ -180,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints in --out")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    t.add_argument(
+        "--set",
+        nargs="+",
+        default=None,
+        metavar="SECTION.FIELD=VALUE",
+        help="override preset fields for an experiment, e.g. loss.wave_weight=1.0 (recorded in "
+        "the checkpoint's config; the run is then no longer the named preset)",
+    )
     t.set_defaults(func=_cmd_train)
 
     i = sub.add_parser(

@@ -37,6 +37,7 @@ class ModelConfig:
     norm_eps: float = 1e-2  # LayerNorm epsilon; large so silence does not blow up activations
     rope_base: float = 10000.0  # RoPE frequency base
     latent_dim: int = 6  # bottleneck width (the paper's 6-dim FSQ latent)
+    unpatch_hidden: int = 0  # 0: linear token → patch head (paper); > 0: GELU MLP of this width
 
     @property
     def hop_length(self) -> int:
@@ -175,3 +176,44 @@ def config_diff(a: TAAEConfig, b: TAAEConfig) -> dict[str, tuple[Any, Any]]:
     """Fields (``section.field``) whose values differ between ``a`` and ``b``, as ``(a, b)``."""
     fa, fb = flatten(a), flatten(b)
     return {k: (fa[k], fb[k]) for k in fa if fa[k] != fb[k]}
+
+
+def with_overrides(cfg: TAAEConfig, overrides: list[str]) -> TAAEConfig:
+    """``cfg`` with ``section.field=value`` assignments applied (values parsed as Python literals).
+
+    ``with_overrides(cfg, ["loss.wave_weight=1.0", "model.unpatch_hidden=512"])``; a typo in a
+    section or field name raises ``ValueError`` listing the valid names.
+    """
+    import ast
+
+    sections = {f.name for f in dataclasses.fields(TAAEConfig)} - {"name"}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot or section not in sections:
+            raise ValueError(
+                f"override {item!r}: expected section.field=value, section in {sorted(sections)}"
+            )
+        sub = getattr(cfg, section)
+        fields = {f.name for f in dataclasses.fields(sub)}
+        if name not in fields:
+            raise ValueError(
+                f"override {item!r}: {section} has no field {name!r} "
+                f"(fields: {', '.join(sorted(fields))})"
+            )
+        try:
+            value = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            value = raw.strip()
+        if isinstance(value, list):
+            value = tuple(value)
+        old = getattr(sub, name)
+        if isinstance(old, float) and isinstance(value, int):
+            value = float(value)
+        if type(value) is not type(old):
+            raise ValueError(
+                f"override {item!r}: {section}.{name} is {type(old).__name__}, "
+                f"got {type(value).__name__}"
+            )
+        cfg = dataclasses.replace(cfg, **{section: dataclasses.replace(sub, **{name: value})})
+    return cfg

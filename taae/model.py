@@ -161,7 +161,16 @@ class Decoder(nn.Module):
         )
         self.stack50 = Stack(cfg, cfg.dec_blocks_50hz)
         self.norm = nn.LayerNorm(cfg.dim, eps=cfg.norm_eps)
-        self.unpatch = nn.Linear(cfg.dim, cfg.patch_size)
+        if cfg.unpatch_hidden > 0:
+            # A width-``dim`` linear head confines each patch to a ``dim``-dimensional subspace of
+            # the ``patch_size`` samples (128 < 320 at tiny scale); an MLP head lifts that limit.
+            self.unpatch: nn.Module = nn.Sequential(
+                nn.Linear(cfg.dim, cfg.unpatch_hidden),
+                nn.GELU(),
+                nn.Linear(cfg.unpatch_hidden, cfg.patch_size),
+            )
+        else:
+            self.unpatch = nn.Linear(cfg.dim, cfg.patch_size)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.proj(z.transpose(1, 2))  # [B, F, C]

@@ -50,6 +50,16 @@ from taae.losses import ReconstructionLoss, weighted_total
 from taae.model import TAAE, count_parameters
 
 
+def si_sdr(estimate: torch.Tensor, reference: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Scale-invariant SDR in dB per item of ``[B, 1, T]`` (zero-mean, as in bench.metrics)."""
+    est = estimate.flatten(1) - estimate.flatten(1).mean(dim=1, keepdim=True)
+    ref = reference.flatten(1) - reference.flatten(1).mean(dim=1, keepdim=True)
+    scale = (est * ref).sum(1, keepdim=True) / (ref.pow(2).sum(1, keepdim=True) + eps)
+    target = scale * ref
+    noise = est - target
+    return 10 * torch.log10((target.pow(2).sum(1) + eps) / (noise.pow(2).sum(1) + eps))
+
+
 def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
     """Linear warm-up to 1 over ``warmup`` steps, then cosine decay to ``min_ratio``."""
     if step < warmup:
@@ -321,6 +331,9 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         """Mel/STFT distances on the fixed validation crops: quantized and unquantized decodes.
 
+        ``val/si_sdr`` (dB, quantized decode) tracks phase coherence, which the magnitude
+        losses do not see.
+
         The unquantized decode feeds the decoder the bounded latent without rounding; the difference
         is the quantization gap (DESIGN.md §7).
         """
@@ -339,6 +352,7 @@ class Trainer:
         x = self.val_batch.to(self.device)
         q_terms: list[dict[str, torch.Tensor]] = []
         u_terms: list[dict[str, torch.Tensor]] = []
+        sdr: list[torch.Tensor] = []
         for i in range(0, x.shape[0], 4):
             xb = x[i : i + 4]
             with self._autocast():
@@ -346,6 +360,7 @@ class Trainer:
                 yu = self.model.reconstruct_unquantized(xb)
             q_terms.append(probe(yq.float(), xb))
             u_terms.append(probe(yu.float(), xb))
+            sdr.append(si_sdr(yq.float(), xb))
         self.model.train()
         out = {
             "val/mel": float(torch.stack([t["rec/mel"] for t in q_terms]).mean()),
@@ -353,6 +368,7 @@ class Trainer:
             "val/mel_unquantized": float(torch.stack([t["rec/mel"] for t in u_terms]).mean()),
         }
         out["val/quantization_gap_mel"] = out["val/mel"] - out["val/mel_unquantized"]
+        out["val/si_sdr"] = float(torch.cat(sdr).mean())
         return out
 
     def batches(self) -> Iterator[dict[str, float]]:
