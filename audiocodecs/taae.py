@@ -14,6 +14,13 @@ taae_rvq             tiny_rvq_613bps             RVQ 2 × 4913 entries, 613 bps
 taae_fsq@400bps      tiny_fsq_hybrid_613bps      post-hoc residual FSQ 1 × 6^6 (388 bps)
 taae_fsq@700bps      tiny_fsq_hybrid_613bps      post-hoc residual FSQ 2 × 5^6 (697 bps)
 taae_fsq@1000bps     tiny_fsq_hybrid_613bps      post-hoc residual FSQ 4 × 3^6 (951 bps)
+taae_fsq_348         tiny_fsq_hybrid_348bps      FSQ 6 × 5 levels, hybrid training, 348 bps
+taae_fsq_ste_348     tiny_fsq_ste_348bps         same, straight-through-only training
+taae_fsq_noise_348   tiny_fsq_noise_348bps       same, noise-only training
+taae_fsq_none_348    tiny_fsq_none_348bps        same, no quantization emulation in training
+taae_rvq_348         tiny_rvq_348bps             RVQ 2 × 125 entries (348 bps)
+taae_small_fsq …     small_fsq_hybrid_613bps …   the five variants at small / paper scale
+taae_test_fsq …      test_fsq_hybrid_613bps …    micro presets for the ablation tests (tests only)
 taae_fsq_random      (none: random init)         tiny FSQ hybrid, untrained (tests only)
 ===================  ==========================  =============================================
 
@@ -36,6 +43,33 @@ CHECKPOINT_ENV = "TAAE_CHECKPOINTS"
 TRAIN_DATA_HINT = (
     "../shared/data/speech/ljspeech ../shared/data/speech/librispeech/other data/asterisk"
 )
+
+#: ablation variant → registry-name stem (``taae_fsq_ste`` …)
+ABLATION_STEMS: dict[str, str] = {
+    "hybrid": "taae_fsq",
+    "ste": "taae_fsq_ste",
+    "noise": "taae_fsq_noise",
+    "none": "taae_fsq_none",
+    "rvq": "taae_rvq",
+}
+#: bitrate family → registry-name suffix (the paper's 613 bps point has none)
+FAMILY_SUFFIX: dict[int, str] = {613: "", 348: "_348"}
+
+
+def ablation_codec_name(variant: str, bps: int, scale: str = "tiny") -> str:
+    """Registry name of an ablation variant: ``taae_fsq_ste_348`` (tiny), ``taae_small_rvq`` …"""
+    stem = ABLATION_STEMS[variant]
+    if scale != "tiny":
+        stem = stem.replace("taae_", f"taae_{scale}_", 1)
+    return stem + FAMILY_SUFFIX[bps]
+
+
+def ablation_preset(variant: str, bps: int, scale: str = "tiny") -> str:
+    """Preset of an ablation variant: ``tiny_fsq_hybrid_613bps`` … ``tiny_rvq_613bps``."""
+    if variant == "rvq":
+        return f"{scale}_rvq_{bps}bps"
+    return f"{scale}_fsq_{variant}_{bps}bps"
+
 
 #: registry name → (preset, post-hoc residual FSQ preset or None, description)
 VARIANTS: dict[str, tuple[str, str | None, str]] = {
@@ -84,6 +118,7 @@ class TAAECodec(Codec):
         checkpoint: folder the weights came from (``None`` for random init).
         step: training step of the weights.
         posthoc: post-hoc residual FSQ preset, if any.
+        seed: training seed of the weights (ablation runs differ only in it).
     """
 
     sample_rate = 16000
@@ -95,6 +130,7 @@ class TAAECodec(Codec):
         checkpoint: Path | None,
         step: int | None,
         posthoc: str | None = None,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         self.model = model.eval()
@@ -102,6 +138,7 @@ class TAAECodec(Codec):
         self.checkpoint = checkpoint
         self.step = step
         self.posthoc = posthoc
+        self.seed = seed
         bn = model.bottleneck
         self.frame_rate = float(model.frame_rate)
         self.num_codebooks = int(bn.num_codebooks)
@@ -124,6 +161,7 @@ class TAAECodec(Codec):
             "preset": self.preset,
             "step": self.step,
             "posthoc": self.posthoc,
+            "train_seed": self.seed,
         }
 
 
@@ -139,7 +177,8 @@ def load_codec(preset: str, posthoc: str | None = None, folder: Path | None = No
     model, cfg, meta = load_model(folder)
     if posthoc:
         model.set_bottleneck(ResidualFSQ.from_preset(posthoc))
-    return TAAECodec(model, meta.get("preset", cfg.name), folder, meta.get("step"), posthoc)
+    preset_name = meta.get("preset", cfg.name)
+    return TAAECodec(model, preset_name, folder, meta.get("step"), posthoc, cfg.train.seed)
 
 
 def _missing(preset: str, folder: Path | None = None) -> str | None:
@@ -153,16 +192,47 @@ def _missing(preset: str, folder: Path | None = None) -> str | None:
     )
 
 
-def _register(name: str, preset: str, posthoc: str | None, description: str) -> None:
+def _register(
+    name: str, preset: str, posthoc: str | None, description: str, test_only: bool = False
+) -> None:
     @register_codec(
-        name, description=description, family="taae", availability=lambda: _missing(preset)
+        name,
+        description=description,
+        family="taae",
+        availability=lambda: _missing(preset),
+        test_only=test_only,
     )
     def _factory() -> Codec:
         return load_codec(preset, posthoc)
 
 
-for _name, (_preset, _posthoc, _desc) in VARIANTS.items():
-    _register(_name, _preset, _posthoc, _desc)
+def _ablation_entries() -> dict[str, tuple[str, str | None, str]]:
+    """Registry entries of every ablation family whose presets exist (tiny 613 and 348 bps,
+    small and paper 613 bps — the GPU path — and the micro ``test`` scale used by tests)."""
+    from taae.presets import PRESETS
+
+    what = {
+        "hybrid": "FSQ hybrid-trained",
+        "ste": "FSQ STE-only",
+        "noise": "FSQ noise-only",
+        "none": "FSQ without quantization emulation",
+        "rvq": "RVQ at the same bitrate",
+    }
+    out = {}
+    for scale in ("tiny", "small", "paper", "test"):
+        for bps in FAMILY_SUFFIX:
+            for variant in ABLATION_STEMS:
+                preset = ablation_preset(variant, bps, scale)
+                name = ablation_codec_name(variant, bps, scale)
+                if preset in PRESETS and name not in VARIANTS:
+                    out[name] = (preset, None, f"TAAE {scale}, {what[variant]}, {bps} bps")
+    return out
+
+
+TEST_SCALE_PREFIX = "taae_test_"
+
+for _name, (_preset, _posthoc, _desc) in {**VARIANTS, **_ablation_entries()}.items():
+    _register(_name, _preset, _posthoc, _desc, test_only=_name.startswith(TEST_SCALE_PREFIX))
 
 
 @register_codec(

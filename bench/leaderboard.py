@@ -44,8 +44,8 @@ def load_visible(results_dir: Path) -> list[dict[str, Any]]:
     """Result files that belong on the leaderboard (test-only / random-init codecs excluded)."""
     out = []
     for path in find_results(results_dir):
-        if path.parent.name == "check" or "-shard" in path.parent.name:
-            continue  # regression baselines and unmerged shards are not leaderboard rows
+        if path.parent.name in ("check", "ablation") or "-shard" in path.parent.name:
+            continue  # baselines, ablation bookkeeping and unmerged shards are not leaderboard rows
         try:
             res = load_result(path)
         except (ValueError, OSError):

@@ -63,3 +63,43 @@ def paired_bootstrap(
         "p_value": p,
         "effect_size_dz": float(d.mean() / sd) if sd > 0 else None,
     }
+
+
+def hierarchical_paired_bootstrap(
+    diffs: list[list[float]] | np.ndarray,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, float | list[float] | None]:
+    """Two-level bootstrap of the mean paired difference ``diffs[s, u]`` (seed × utterance).
+
+    Each resample draws seeds with replacement and, independently, utterances with replacement,
+    and averages ``diffs`` over the drawn rows and columns — so the CI and p-value carry both the
+    training-seed and the utterance variability (an utterance-only bootstrap of seed-averaged
+    values would ignore the seeds). Two-sided p as in :func:`paired_bootstrap`. ``d_z`` is the
+    mean over the sd of the seed-averaged per-utterance differences. With one seed this reduces to
+    the utterance bootstrap.
+    """
+    d = np.asarray(diffs, dtype=np.float64)
+    if d.ndim != 2:
+        raise ValueError(f"diffs must be [seeds, utterances], got shape {d.shape}")
+    n_s, n_u = d.shape
+    if n_u < 2:
+        return {"mean_diff": float(d.mean()) if d.size else None, "ci95": None, "p_value": None}
+    rng = np.random.default_rng(seed)
+    si = rng.integers(0, n_s, size=(resamples, n_s))
+    ui = rng.integers(0, n_u, size=(resamples, n_u))
+    # mean over drawn seeds and utterances = mean over drawn seeds of per-seed utterance means
+    means = np.empty(resamples)
+    for r in range(resamples):
+        means[r] = d[si[r]][:, ui[r]].mean()
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    p = min(1.0, 2.0 * min(float((means <= 0).mean()), float((means >= 0).mean())))
+    per_utt = d.mean(axis=0)
+    sd = per_utt.std(ddof=1)
+    return {
+        "mean_diff": float(d.mean()),
+        "ci95": [float(lo), float(hi)],
+        "p_value": p,
+        "effect_size_dz": float(per_utt.mean() / sd) if sd > 0 else None,
+        "seed_means": [float(x) for x in d.mean(axis=1)],
+    }

@@ -142,6 +142,30 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ablate(args: argparse.Namespace) -> int:
+    from taae.ablate import ablate
+
+    ablate(
+        scale=args.scale,
+        bps=args.bps,
+        seeds=args.seeds,
+        data=args.data,
+        steps=args.steps,
+        runs_root=Path(args.runs),
+        results_root=Path(args.results),
+        eval_sets=args.eval_sets,
+        jobs=args.jobs,
+        threads=args.threads,
+        device=args.device,
+        workers=args.workers,
+        stages=tuple(args.stages),
+        ship=args.ship,
+        bench_args=args.bench_args,
+        limit=args.limit,
+    )
+    return 0
+
+
 def _cmd_presets(args: argparse.Namespace) -> int:
     from taae.presets import PRESETS, ablation_diff
 
@@ -192,6 +216,59 @@ def build_parser() -> argparse.ArgumentParser:
         "the checkpoint's config; the run is then no longer the named preset)",
     )
     t.set_defaults(func=_cmd_train)
+
+    ab = sub.add_parser(
+        "ablate",
+        help="train all ablation variants × seeds, evaluate with the harness, write ABLATION.md",
+    )
+    from taae.ablate import DEFAULT_EVAL_SETS
+
+    ab.add_argument("--scale", default="tiny", choices=["tiny", "small", "paper", "test"])
+    ab.add_argument("--bps", type=int, default=348, help="bitrate family: 348 or 613 (default 348)")
+    ab.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ab.add_argument(
+        "--data",
+        nargs="+",
+        default=[
+            "../shared/data/speech/ljspeech",
+            "../shared/data/speech/librispeech/other",
+            "data/asterisk",
+        ],
+        help="training audio folders (default: the shared LJSpeech/LibriSpeech-other + asterisk)",
+    )
+    ab.add_argument("--steps", type=int, default=None, help="steps per run (default: preset's)")
+    ab.add_argument("--jobs", type=int, default=1, help="training runs at a time")
+    ab.add_argument("--threads", type=int, default=0, help="torch threads per training run")
+    ab.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    ab.add_argument("--workers", type=int, default=None, help="bench metric workers")
+    ab.add_argument("--runs", default="runs/ablation", help="training runs folder (not in git)")
+    ab.add_argument("--results", default="results/ablation", help="result files + ABLATION.md")
+    ab.add_argument(
+        "--eval-sets",
+        nargs="+",
+        default=list(DEFAULT_EVAL_SETS),
+        help="bench datasets (names or folders) of unseen speakers",
+    )
+    ab.add_argument(
+        "--stages",
+        nargs="+",
+        default=["train", "eval", "gap", "report"],
+        choices=["train", "eval", "gap", "report"],
+        help="which stages to run (each skips finished work)",
+    )
+    ab.add_argument(
+        "--ship", action="store_true", help="copy seed-0 weights to checkpoints/<preset>"
+    )
+    ab.add_argument(
+        "--limit", type=int, default=None, help="first N utterances per set (smoke runs)"
+    )
+    ab.add_argument(
+        "--bench-args",
+        nargs=argparse.REMAINDER,
+        default=None,
+        help="everything after this is passed to `python -m bench run` (e.g. --metrics mel,stoi)",
+    )
+    ab.set_defaults(func=_cmd_ablate)
 
     i = sub.add_parser(
         "info", help="print parameters, bitrate, frame rate, codebooks of a checkpoint"

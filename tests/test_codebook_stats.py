@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench.codebook import CodebookStats
-from bench.stats import bootstrap_ci, paired_bootstrap, summarize
+from bench.stats import bootstrap_ci, hierarchical_paired_bootstrap, paired_bootstrap, summarize
 
 
 def test_uniform_codes_have_full_entropy_and_use() -> None:
@@ -80,3 +80,34 @@ def test_small_samples_of_large_codebooks_are_flagged_undersampled() -> None:
     small = CodebookStats([8])
     small.update(np.tile(np.arange(8), 10)[None])
     assert not small.summary(frame_rate=25.0)["undersampled"]
+
+
+def test_hierarchical_bootstrap_carries_seed_variation() -> None:
+    rng = np.random.default_rng(1)
+    utt = rng.normal(0, 0.05, 40)
+    # every seed and utterance shifted the same way: clearly significant
+    same_sign = hierarchical_paired_bootstrap([0.3 + utt, 0.25 + utt, 0.35 + utt])
+    assert same_sign["p_value"] == 0.0
+    assert 0.2 < same_sign["ci95"][0] < same_sign["ci95"][1] < 0.4
+    # seeds disagree in sign: the utterance-only test on seed-averaged values is fooled by the
+    # tight utterance spread, the two-level bootstrap is not
+    mixed = [0.5 + utt, -0.4 + utt, 0.1 + utt]
+    naive = paired_bootstrap(np.mean(mixed, axis=0), np.zeros(40))
+    assert naive["p_value"] < 0.01
+    hier = hierarchical_paired_bootstrap(mixed)
+    assert hier["p_value"] > 0.05
+    assert hier["ci95"][0] < 0 < hier["ci95"][1]
+    assert hier["seed_means"] == pytest.approx(
+        [0.5 + utt.mean(), -0.4 + utt.mean(), 0.1 + utt.mean()]
+    )
+
+
+def test_hierarchical_bootstrap_with_one_seed_matches_the_utterance_bootstrap() -> None:
+    rng = np.random.default_rng(2)
+    d = rng.normal(0.1, 0.3, 60)
+    one = hierarchical_paired_bootstrap([d])
+    ref = paired_bootstrap(d, np.zeros_like(d))
+    assert one["mean_diff"] == pytest.approx(ref["mean_diff"])
+    assert one["ci95"] == pytest.approx(ref["ci95"], abs=0.03)
+    with pytest.raises(ValueError, match="seeds, utterances"):
+        hierarchical_paired_bootstrap(d)

@@ -1,0 +1,362 @@
+"""``python -m taae ablate``: train every ablation variant × seed, evaluate, publish ABLATION.md.
+
+One command reproduces the study (DESIGN.md §1, issue "Run both ablations"):
+
+1. **Train** the five variants of one size and bitrate family — FSQ ``hybrid`` / ``ste`` /
+   ``noise`` / ``none`` and ``rvq`` at the same bitrate — for every seed. The presets differ from
+   the hybrid reference in exactly one field; the seed is set with ``train.seed`` and nothing
+   else changes. A run whose newest checkpoint reached ``--steps`` is skipped; an interrupted run
+   resumes exactly from its newest checkpoint. Runs go to ``RUNS/seed<S>/<preset>/`` and their
+   final weights are exported to ``RUNS/seed<S>/checkpoints/<preset>/``.
+2. **Evaluate** each seed's checkpoints with ``python -m bench run`` (``$TAAE_CHECKPOINTS``
+   pointing at that seed's export folder) on every evaluation set, writing
+   ``RESULTS/seed<S>/<dataset>/<codec>.json``. Finished result files are kept (the harness resumes
+   its own journals), so rerunning the command only fills gaps.
+3. **Quantization gap**: for every run, Mel distance and STOI of the quantized decode versus the
+   decode of the bounded, unquantized latent on the same utterances (``RESULTS/gaps.json``).
+4. **Report**: :mod:`taae.ablation_report` writes ``RESULTS/ABLATION.md`` and its plots.
+
+Training jobs run as subprocesses (``--jobs`` at a time, ``--threads`` torch threads each), each
+logging to ``RUNS/seed<S>/<preset>.out``. On GPUs run the same command with ``--device cuda`` (one
+job per GPU), or train each preset with ``torchrun`` and rerun ``ablate`` to evaluate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+VARIANTS = ("hybrid", "ste", "noise", "none", "rvq")
+DEFAULT_EVAL_SETS = ("default", "../shared/data/speech/librispeech/test-clean")
+
+
+@dataclasses.dataclass(frozen=True)
+class AblationRun:
+    """One (variant, seed) training run and where its outputs live."""
+
+    variant: str
+    preset: str
+    seed: int
+    run_dir: Path
+    ckpt_root: Path  # TAAE_CHECKPOINTS for this seed: ckpt_root / preset holds the weights
+    codec: str  # registry name that loads ckpt_root / preset
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.ckpt_root / self.preset
+
+    @property
+    def log_file(self) -> Path:
+        return self.run_dir.parent / f"{self.preset}.out"
+
+
+def plan(scale: str, bps: int, seeds: list[int], runs_root: Path) -> list[AblationRun]:
+    """All runs of the study, seed-major (seed 0 of every variant first)."""
+    from audiocodecs.taae import FAMILY_SUFFIX, ablation_codec_name, ablation_preset
+    from taae.presets import PRESETS
+
+    if bps not in FAMILY_SUFFIX:
+        raise ValueError(f"no registry names for the {bps} bps family (have {list(FAMILY_SUFFIX)})")
+    out = []
+    for seed in seeds:
+        for variant in VARIANTS:
+            preset = ablation_preset(variant, bps, scale)
+            if preset not in PRESETS:
+                raise KeyError(f"no preset {preset!r} (see `python -m taae presets`)")
+            out.append(
+                AblationRun(
+                    variant=variant,
+                    preset=preset,
+                    seed=seed,
+                    run_dir=runs_root / f"seed{seed}" / preset,
+                    ckpt_root=runs_root / f"seed{seed}" / "checkpoints",
+                    codec=ablation_codec_name(variant, bps, scale),
+                )
+            )
+    return out
+
+
+def trained_step(run_dir: Path) -> int:
+    """Step of the newest checkpoint in ``run_dir`` (0 when none)."""
+    latest = run_dir / "latest.txt"
+    if not latest.exists():
+        return 0
+    meta_file = run_dir / latest.read_text().strip() / "config.json"
+    if not meta_file.exists():
+        return 0
+    return int(json.loads(meta_file.read_text()).get("meta", {}).get("step", 0))
+
+
+def exported_step(ckpt_dir: Path) -> int:
+    """Step of the exported weights in ``ckpt_dir`` (0 when none)."""
+    meta_file = ckpt_dir / "config.json"
+    if not meta_file.exists():
+        return 0
+    return int(json.loads(meta_file.read_text()).get("meta", {}).get("step", 0))
+
+
+def train_one(
+    run: AblationRun, data: list[str], steps: int, threads: int, device: str
+) -> dict[str, Any]:
+    """Train (or resume) one run to ``steps`` and export it; returns a status record."""
+    start = time.time()
+    before = trained_step(run.run_dir)
+    if before < steps:
+        run.run_dir.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "taae",
+            "train",
+            "--preset",
+            run.preset,
+            "--data",
+            *data,
+            "--out",
+            str(run.run_dir),
+            "--steps",
+            str(steps),
+            "--device",
+            device,
+            "--no-progress",
+            "--set",
+            f"train.seed={run.seed}",
+        ]
+        if threads:
+            cmd += ["--threads", str(threads)]
+        with open(run.log_file, "a") as log:
+            log.write(f"$ {' '.join(cmd)}\n")
+            log.flush()
+            proc = subprocess.run(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            return {
+                "run": run.run_dir.name,
+                "seed": run.seed,
+                "status": "failed",
+                "log": str(run.log_file),
+            }
+    if exported_step(run.ckpt_dir) != trained_step(run.run_dir):
+        subprocess.run(
+            [sys.executable, "-m", "taae", "export", str(run.run_dir), "--out", str(run.ckpt_dir)],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+    return {
+        "run": run.preset,
+        "seed": run.seed,
+        "status": "trained" if before < steps else "skipped (complete)",
+        "from_step": before,
+        "seconds": round(time.time() - start, 1),
+    }
+
+
+def train_all(
+    runs: list[AblationRun], data: list[str], steps: int, jobs: int, threads: int, device: str
+) -> list[dict[str, Any]]:
+    """Train every run, ``jobs`` at a time; prints one line per finished run."""
+    todo = [r for r in runs if trained_step(r.run_dir) < steps or not r.ckpt_dir.exists()]
+    print(
+        f"training: {len(runs) - len(todo)} of {len(runs)} runs complete, {len(todo)} to go "
+        f"({jobs} at a time, {steps} steps each)",
+        flush=True,
+    )
+    records: list[dict[str, Any]] = []
+
+    def work(run: AblationRun) -> dict[str, Any]:
+        rec = train_one(run, data, steps, threads, device)
+        print(
+            f"  [{len(records) + 1}/{len(todo)}] {run.preset} seed {run.seed}: {rec['status']}",
+            flush=True,
+        )
+        records.append(rec)
+        return rec
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(work, todo))
+    failed = [r for r in records if r["status"] == "failed"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} training runs failed; see {[r['log'] for r in failed]}")
+    return records
+
+
+def evaluate(
+    runs: list[AblationRun],
+    eval_sets: list[str],
+    results_root: Path,
+    device: str,
+    workers: int | None,
+    bench_args: list[str] | None = None,
+) -> None:
+    """``python -m bench run`` per seed and evaluation set (results under ``results_root``)."""
+    by_seed: dict[int, list[AblationRun]] = {}
+    for run in runs:
+        by_seed.setdefault(run.seed, []).append(run)
+    for seed, seed_runs in sorted(by_seed.items()):
+        codecs = [r.codec for r in seed_runs]
+        env = dict(os.environ, TAAE_CHECKPOINTS=str(seed_runs[0].ckpt_root.resolve()))
+        for spec in eval_sets:
+            cmd = [
+                sys.executable,
+                "-m",
+                "bench",
+                "run",
+                "--codecs",
+                ",".join(codecs),
+                "--dataset",
+                spec,
+                "--device",
+                device,
+                "--out",
+                str(results_root / f"seed{seed}"),
+                "--no-progress",
+            ]
+            if workers is not None:
+                cmd += ["--workers", str(workers)]
+            cmd += list(bench_args or [])
+            print(f"evaluating seed {seed} on {spec}: {len(codecs)} codecs", flush=True)
+            subprocess.run(cmd, cwd=REPO, env=env, check=True)
+
+
+def quantization_gaps(
+    runs: list[AblationRun], eval_sets: list[str], device: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Per run: mean Mel distance / STOI of quantized vs unquantized decodes on ``eval_sets``.
+
+    The unquantized decode feeds the decoder the bounded latent (FSQ: ``tanh``-bounded values
+    before rounding; RVQ: the pre-quantization latent). A gap near zero means the bottleneck does
+    not limit quality, and then the variants cannot differ for a quantization reason (DESIGN §7).
+    """
+    import numpy as np
+    import torch
+
+    from bench.audio import load_audio
+    from bench.data import get_dataset
+    from bench.metrics import get_metric
+    from taae.checkpoint import load_model
+
+    mel, stoi = get_metric("mel"), get_metric("stoi")
+    utterances = [u for spec in eval_sets for u in get_dataset(spec, limit=limit).utterances]
+    refs = [load_audio(u.path).wav for u in utterances]
+    out = []
+    for run in runs:
+        model, cfg, meta = load_model(run.ckpt_dir, device=device)
+        model.eval()
+        rows: dict[str, list[float]] = {"mel_q": [], "mel_u": [], "stoi_q": [], "stoi_u": []}
+        with torch.no_grad():
+            for ref in refs:
+                x = torch.from_numpy(ref).to(device).reshape(1, 1, -1)
+                yq, _ = model(x)
+                yu = model.reconstruct_unquantized(x)
+                for tag, y in (("q", yq), ("u", yu)):
+                    dec = y.reshape(-1)[: ref.size].clamp(-1, 1).cpu().numpy().astype(np.float32)
+                    rows[f"mel_{tag}"].append(mel(ref, dec))
+                    rows[f"stoi_{tag}"].append(stoi(ref, dec))
+        rec = {
+            "preset": run.preset,
+            "variant": run.variant,
+            "seed": run.seed,
+            "step": meta.get("step"),
+            "utterances": len(refs),
+        }
+        for key, vals in rows.items():
+            rec[key] = float(np.mean(vals))
+        rec["gap_mel"] = rec["mel_q"] - rec["mel_u"]
+        rec["gap_stoi"] = rec["stoi_u"] - rec["stoi_q"]
+        out.append(rec)
+        print(
+            f"  gap {run.preset} seed {run.seed}: mel {rec['mel_q']:.3f} vs {rec['mel_u']:.3f} "
+            f"unquantized, STOI {rec['stoi_q']:.3f} vs {rec['stoi_u']:.3f}",
+            flush=True,
+        )
+    return out
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomic JSON write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def ablate(
+    scale: str,
+    bps: int,
+    seeds: list[int],
+    data: list[str],
+    steps: int | None,
+    runs_root: Path,
+    results_root: Path,
+    eval_sets: list[str],
+    jobs: int = 1,
+    threads: int = 0,
+    device: str = "cpu",
+    workers: int | None = None,
+    stages: tuple[str, ...] = ("train", "eval", "gap", "report"),
+    ship: bool = False,
+    bench_args: list[str] | None = None,
+    limit: int | None = None,
+) -> None:
+    """The whole study; each stage skips work that is already complete."""
+    from taae.presets import get_preset
+
+    runs = plan(scale, bps, seeds, runs_root)
+    total = steps or get_preset(runs[0].preset).train.steps
+    results_root.mkdir(parents=True, exist_ok=True)
+    if "train" in stages:
+        train_all(runs, data, total, jobs, threads, device)
+    if ship:
+        ship_seed0(runs, Path(REPO / "checkpoints"))
+    if "eval" in stages:
+        missing = [r for r in runs if not r.ckpt_dir.exists()]
+        if missing:
+            raise FileNotFoundError(f"not trained yet: {[str(r.ckpt_dir) for r in missing]}")
+        extra = list(bench_args or []) + (["--limit", str(limit)] if limit else [])
+        evaluate(runs, eval_sets, results_root, device, workers, extra)
+    if "gap" in stages:
+        gaps = quantization_gaps(runs, eval_sets, device, limit)
+        write_json(results_root / "gaps.json", gaps)
+    write_json(
+        results_root / "study.json",
+        {
+            "scale": scale,
+            "bps": bps,
+            "seeds": seeds,
+            "steps": total,
+            "data": data,
+            "eval_sets": eval_sets,
+            "limit": limit,
+            "runs_root": str(runs_root),
+            "presets": [r.preset for r in runs if r.seed == seeds[0]],
+            "codecs": {r.variant: r.codec for r in runs if r.seed == seeds[0]},
+        },
+    )
+    if "report" in stages:
+        from taae.ablation_report import write_report
+
+        path = write_report(results_root, runs_root)
+        print(f"wrote {path}")
+
+
+def ship_seed0(runs: list[AblationRun], dest_root: Path) -> None:
+    """Copy each variant's lowest-seed weights to ``dest_root/<preset>`` (the in-repo defaults)."""
+    import shutil
+
+    first = min(r.seed for r in runs)
+    for run in runs:
+        if run.seed != first or not run.ckpt_dir.exists():
+            continue
+        dest = dest_root / run.preset
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in ("model.safetensors", "config.json"):
+            shutil.copy2(run.ckpt_dir / name, dest / name)
+        print(f"shipped {run.ckpt_dir} → {dest}")
