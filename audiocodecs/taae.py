@@ -21,6 +21,8 @@ taae_fsq_none_348    tiny_fsq_none_348bps        same, no quantization emulation
 taae_rvq_348         tiny_rvq_348bps             RVQ 2 × 125 entries (348 bps)
 taae_small_fsq …     small_fsq_hybrid_613bps …   the five variants at small / paper scale
 taae_test_fsq …      test_fsq_hybrid_613bps …    micro presets for the ablation tests (tests only)
+taae_fsq_348@400bps  tiny_fsq_hybrid_348bps      the same ladder (388 / 697 / 951 bps) on the
+ … @700bps, @1000bps                             348 bps hybrid model
 taae_fsq_random      (none: random init)         tiny FSQ hybrid, untrained (tests only)
 ===================  ==========================  =============================================
 
@@ -94,6 +96,16 @@ VARIANTS: dict[str, tuple[str, str | None, str]] = {
         "TAAE tiny FSQ hybrid, post-hoc residual FSQ 4×3^6, 951 bps",
     ),
 }
+for _pt, _bps, _lv in (("1x46656_400bps", 388, "1×6^6"), ("2x15625_700bps", 697, "2×5^6"),
+                       ("4x729_1000bps", 951, "4×3^6")):  # fmt: skip
+    VARIANTS[f"taae_fsq_348@{_pt.split('_')[1]}"] = (
+        "tiny_fsq_hybrid_348bps",
+        _pt,
+        f"TAAE tiny FSQ 6×5 hybrid, post-hoc residual FSQ {_lv}, {_bps} bps",
+    )
+
+#: post-hoc residual-FSQ ladder served from an ablation family's hybrid model
+LADDER_SUFFIXES = ("@400bps", "@700bps", "@1000bps")
 
 
 def checkpoint_root() -> Path:

@@ -188,6 +188,16 @@ def train_all(
     return records
 
 
+def ladder_codecs(runs: list[AblationRun]) -> list[str]:
+    """Registered post-hoc residual-FSQ ladder entries of the hybrid run (``taae_fsq_348@…``)."""
+    from audiocodecs.registry import codec_names
+    from audiocodecs.taae import LADDER_SUFFIXES
+
+    names = set(codec_names())
+    hybrid = [r.codec for r in runs if r.variant == "hybrid"]
+    return [h + suffix for h in hybrid for suffix in LADDER_SUFFIXES if h + suffix in names]
+
+
 def evaluate(
     runs: list[AblationRun],
     eval_sets: list[str],
@@ -201,7 +211,7 @@ def evaluate(
     for run in runs:
         by_seed.setdefault(run.seed, []).append(run)
     for seed, seed_runs in sorted(by_seed.items()):
-        codecs = [r.codec for r in seed_runs]
+        codecs = [r.codec for r in seed_runs] + ladder_codecs(seed_runs)
         env = dict(os.environ, TAAE_CHECKPOINTS=str(seed_runs[0].ckpt_root.resolve()))
         for spec in eval_sets:
             cmd = [
@@ -280,6 +290,18 @@ def quantization_gaps(
     return out
 
 
+def data_minutes(data: list[str]) -> float | None:
+    """Minutes of training audio (from file headers); ``None`` if a file is unreadable."""
+    import soundfile as sf
+
+    from taae.data import list_audio
+
+    try:
+        return round(sum(sf.info(str(f)).duration for f in list_audio(data)) / 60.0, 1)
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Atomic JSON write."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -333,6 +355,7 @@ def ablate(
             "seeds": seeds,
             "steps": total,
             "data": data,
+            "data_minutes": data_minutes(data),
             "eval_sets": eval_sets,
             "limit": limit,
             "runs_root": str(runs_root),

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from taae.config import config_from_dict, config_to_dict
+from taae.config import config_from_dict, config_to_dict, with_overrides
 from taae.model import TAAE, Attention, count_parameters, sliding_window_mask
 from taae.presets import FSQ_MODES, PRESETS, ablation_diff, get_preset
 
@@ -96,3 +96,36 @@ def test_preset_names_state_bitrate() -> None:
             continue
         bps = round(25 * cfg.bottleneck.fsq_bits_per_frame())
         assert name.endswith(f"_{bps}bps")
+
+
+def test_mlp_unpatch_head_keeps_shapes_and_lifts_the_rank_limit() -> None:
+    base = get_preset("test")
+    cfg = with_overrides(base, ["model.unpatch_hidden=96"])
+    torch.manual_seed(0)
+    m = TAAE(cfg.model, cfg.bottleneck).eval()
+    x = torch.randn(1, 1, 1001) * 0.1
+    y, _ = m(x)
+    assert y.shape == x.shape
+    assert count_parameters(m) > count_parameters(TAAE(base.model, base.bottleneck))
+    # a linear head's patches span at most `dim` directions; the MLP head's outputs do not
+    tokens = torch.randn(400, cfg.model.dim)
+    rank = torch.linalg.matrix_rank(m.decoder.unpatch(tokens))
+    assert rank > cfg.model.dim
+
+
+def test_overrides_parse_types_and_refuse_typos() -> None:
+    cfg = with_overrides(
+        get_preset("test"),
+        ["loss.wave_weight=2", "train.seed=3", "model.unpatch_hidden=64", "train.amp=False"],
+    )
+    assert cfg.loss.wave_weight == 2.0 and isinstance(cfg.loss.wave_weight, float)
+    assert cfg.train.seed == 3 and cfg.model.unpatch_hidden == 64 and cfg.train.amp is False
+    assert (
+        with_overrides(cfg, ["bottleneck.levels=(5, 5, 5, 5, 5, 5)"]).bottleneck.levels == (5,) * 6
+    )
+    with pytest.raises(ValueError, match="no field 'wave_wieght'"):
+        with_overrides(cfg, ["loss.wave_wieght=1.0"])
+    with pytest.raises(ValueError, match="section.field=value"):
+        with_overrides(cfg, ["wave_weight=1.0"])
+    with pytest.raises(ValueError, match="is int, got str"):
+        with_overrides(cfg, ["train.seed=abc"])

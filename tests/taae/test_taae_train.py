@@ -122,3 +122,16 @@ def test_cli_info_and_quantize(tmp_path: Path) -> None:
     assert meta["posthoc"] == "2x15625_700bps"
     assert model.bottleneck.codebook_sizes == (15625, 15625)
     assert model.encode(torch.randn(1, 1, 1280)).shape == (1, 2, 2)
+
+
+def test_validation_si_sdr_matches_the_harness_metric() -> None:
+    import numpy as np
+
+    from bench.metrics import get_metric
+    from taae.train import si_sdr
+
+    rng = np.random.default_rng(0)
+    ref = rng.normal(0, 0.1, 16000).astype(np.float32)
+    est = (0.7 * ref + rng.normal(0, 0.05, 16000)).astype(np.float32)
+    ours = float(si_sdr(torch.from_numpy(est)[None, None], torch.from_numpy(ref)[None, None])[0])
+    assert ours == pytest.approx(get_metric("sisdr")(ref, est), abs=1e-3)
