@@ -31,6 +31,7 @@ from bench.stats import BOOTSTRAP_RESAMPLES, hierarchical_paired_bootstrap, pair
 
 RESULTS_ROOT = Path(__file__).resolve().parents[1] / "results"
 ALPHA = 0.05
+GAP_THRESHOLD = 0.05  # |Mel gap| below which quantization is taken not to limit quality
 DIGITS = {"sisdr": 1, "mel": 3, "stft": 3, "pesq_wb": 3, "stoi": 3, "dnsmos_ovrl": 3}
 LABEL = {
     "hybrid": "FSQ hybrid",
@@ -130,6 +131,17 @@ def holm(pvalues: list[float | None]) -> list[bool]:
     return reject
 
 
+def fmt_p(p: float | None) -> str:
+    """A bootstrap p-value; 0 means "below the resolution of the resamples"."""
+    if p is None:
+        return "—"
+    return f"< {1 / BOOTSTRAP_RESAMPLES:.4f}" if p == 0 else f"{p:.4f}"
+
+
+def _p_phrase(p: float | None) -> str:
+    return fmt_p(p) if p == 0 else f"= {fmt_p(p)}"
+
+
 def _fmt(v: float | None, metric: str) -> str:
     if v is None or not math.isfinite(v):
         return "—"
@@ -184,7 +196,7 @@ def test_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> t
         dz = r.get("effect_size_dz")
         lines.append(
             f"| {LABEL[v]} | {m} | {_fmt(r['mean_diff'], m)} | [{_fmt(ci[0], m)}, "
-            f"{_fmt(ci[1], m)}] | {r['p_value']:.4f} | {'—' if dz is None else f'{dz:.2f}'} | "
+            f"{_fmt(ci[1], m)}] | {fmt_p(r['p_value'])} | {'—' if dz is None else f'{dz:.2f}'} | "
             f"{', '.join(_fmt(x, m) for x in r['seed_diffs'])} | {verdict} |"
         )
         out.append(
@@ -477,7 +489,7 @@ def codec2_comparison(data: dict[str, Any], seeds: list[int]) -> tuple[str, list
                 lines.append(
                     f"| {name} | {_nominal(data, key):.0f} | {slug} | {len(ids)} | {m} | "
                     f"{a.mean():.3f} | {b.mean():.3f} | {r['mean_diff']:+.3f} | "
-                    f"[{ci[0]:+.3f}, {ci[1]:+.3f}] | {r['p_value']:.4f} |"
+                    f"[{ci[0]:+.3f}, {ci[1]:+.3f}] | {fmt_p(r['p_value'])} |"
                 )
                 recs.append({"codec": name, "set": slug, "metric": m, "taae": float(a.mean()),
                              "codec2": float(b.mean()), **r})  # fmt: skip
@@ -517,7 +529,7 @@ def _verdict_lines(tests: list[dict[str, Any]], variants: list[str]) -> list[str
             continue
         parts = [
             f"{t['metric']} ({'variant' if t['variant_better'] else 'hybrid'} better by "
-            f"{abs(t['mean_diff']):.3g}, p = {t['p_value']:.4f})"
+            f"{abs(t['mean_diff']):.3g}, p {_p_phrase(t['p_value'])})"
             for t in sig
         ]
         out.append(f"- **{LABEL[v]} vs FSQ hybrid**: significant on " + "; ".join(parts) + ".")
@@ -647,18 +659,26 @@ def write_report(results_root: Path, runs_root: Path | None = None) -> Path:
     md.extend(_verdict_lines(tests2, ["ste", "noise", "none"]))
     md.append("")
     if hybrid_gap:
-        binds = max(abs(float(np.mean(hybrid_gap))), abs(float(np.mean(none_gap or [0])))) > 0.05
-        md.append(
-            f"Quantization gap of the hybrid model: {np.mean(hybrid_gap):+.3f} Mel"
-            + (f"; of the no-emulation model: {np.mean(none_gap):+.3f}" if none_gap else "")
-            + (
-                ". The bottleneck measurably limits quality at this operating point, so the "
-                "differences above can have a quantization cause."
-                if binds
-                else ". The bottleneck hardly limits quality here: differences (or their absence) "
-                "say little about the quantizers themselves; the comparison is inconclusive."
+        hg = float(np.mean(hybrid_gap))
+        if abs(hg) < GAP_THRESHOLD:
+            md.append(
+                f"Quantization gap of the hybrid model: {hg:+.3f} Mel (below {GAP_THRESHOLD}): "
+                "rounding its latent to the grid costs it nothing measurable, so at this scale "
+                "the bottleneck does not limit the hybrid model's quality. Differences between "
+                "variants then reflect how each bottleneck shapes *training*, not quantization "
+                "error at inference; a quantizer-quality verdict needs a regime where this gap "
+                "is large (more training, or fewer levels)."
             )
-        )
+        else:
+            md.append(
+                f"Quantization gap of the hybrid model: {hg:+.3f} Mel: the bottleneck measurably "
+                "limits quality at this operating point."
+            )
+        if none_gap:
+            md.append(
+                f"The no-emulation model's gap is {float(np.mean(none_gap)):+.3f} Mel: what "
+                "rounding costs a decoder that never saw quantized latents in training."
+            )
     md.append(
         f"\nScope: {study['scale']} scale ({study['steps']} steps on CPU) — far below the paper's "
         "≈950 M parameters and 500 k steps, so these verdicts describe this regime only.\n"
