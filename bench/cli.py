@@ -11,7 +11,16 @@ from bench.results import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "results"
 #: Codecs ``bench run`` uses when ``--codecs`` is absent (unavailable ones are skipped with a note).
-DEFAULT_CODECS = ("passthrough", "codec2@700", "opus@6kbps", "opus@12kbps", "taae_fsq", "taae_rvq")
+DEFAULT_CODECS = (
+    "passthrough",
+    "codec2@700",
+    "opus@6kbps",
+    "opus@12kbps",
+    "taae_fsq",
+    "taae_rvq",
+    "taae_fsq_348",
+    "taae_rvq_348",
+)
 
 
 class CliError(Exception):
