@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup bench test lint check leaderboard clean
+.PHONY: setup bench test lint check leaderboard ablation ablation-report clean
 
 # pip (not uv/poetry): it takes torch/torchaudio from the machine's local wheel store (DESIGN.md §5).
 $(STAMP): pyproject.toml
@@ -33,6 +33,15 @@ check: $(STAMP)
 
 leaderboard: $(STAMP)
 	$(PY) -m bench leaderboard
+
+## The TAAE ablation study as committed in results/ablation/ (hours on 2 CPU cores; resumes).
+## Needs data/asterisk: see README "The TAAE model family".
+ablation: $(STAMP)
+	$(PY) -m taae ablate --scale tiny --bps 348 --seeds 0 1 2 --steps 1200 --jobs 2 --threads 1
+
+## Regenerate results/ablation/ABLATION.md from the committed result files only.
+ablation-report: $(STAMP)
+	$(PY) -m taae ablate --stages report
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache results/.work
