@@ -302,6 +302,17 @@ def data_minutes(data: list[str]) -> float | None:
         return None
 
 
+def write_study(results_root: Path, study: dict[str, Any]) -> None:
+    """Write ``study.json``; seeds and runs already recorded there by earlier calls are kept."""
+    path = results_root / "study.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        same = all(old.get(k) == study[k] for k in ("scale", "bps", "steps", "presets"))
+        if same:
+            study["seeds"] = sorted(set(old.get("seeds", [])) | set(study["seeds"]))
+    write_json(path, study)
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Atomic JSON write."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -346,23 +357,34 @@ def ablate(
         evaluate(runs, eval_sets, results_root, device, workers, extra)
     if "gap" in stages:
         gaps = quantization_gaps(runs, eval_sets, device, limit)
-        write_json(results_root / "gaps.json", gaps)
-    write_json(
-        results_root / "study.json",
-        {
-            "scale": scale,
-            "bps": bps,
-            "seeds": seeds,
-            "steps": total,
-            "data": data,
-            "data_minutes": data_minutes(data),
-            "eval_sets": eval_sets,
-            "limit": limit,
-            "runs_root": str(runs_root),
-            "presets": [r.preset for r in runs if r.seed == seeds[0]],
-            "codecs": {r.variant: r.codec for r in runs if r.seed == seeds[0]},
-        },
-    )
+        path = results_root / "gaps.json"
+        done = {(g["preset"], g["seed"]) for g in gaps}
+        if path.exists():  # keep other seeds' entries from earlier calls
+            gaps += [
+                g for g in json.loads(path.read_text()) if (g["preset"], g["seed"]) not in done
+            ]
+        write_json(path, sorted(gaps, key=lambda g: (g["seed"], g["preset"])))
+    if set(stages) - {"report"}:  # a report-only call keeps the committed study description
+        write_study(
+            results_root,
+            {
+                "scale": scale,
+                "bps": bps,
+                "seeds": seeds,
+                "steps": total,
+                "data": data,
+                "data_minutes": data_minutes(data),
+                "eval_sets": eval_sets,
+                "limit": limit,
+                "runs_root": str(runs_root),
+                "presets": [r.preset for r in runs if r.seed == seeds[0]],
+                "codecs": {r.variant: r.codec for r in runs if r.seed == seeds[0]},
+            },
+        )
+    elif not (results_root / "study.json").exists():
+        raise FileNotFoundError(
+            f"{results_root / 'study.json'} not found: run the other stages first"
+        )
     if "report" in stages:
         from taae.ablation_report import write_report
 
