@@ -52,7 +52,14 @@ def paired_bootstrap(
         return {"mean_diff": float(d.mean()) if d.size else None, "ci95": None, "p_value": None}
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, d.size, size=(resamples, d.size))
-    means = d[idx].mean(axis=1)
+    return _bootstrap_result(d[idx].mean(axis=1), d)
+
+
+def _bootstrap_result(means: np.ndarray, d: np.ndarray) -> dict[str, float | list[float] | None]:
+    """Mean diff, percentile 95 % CI and two-sided p from resampled ``means``; d_z from ``d``.
+
+    ``d`` holds the per-utterance differences (``[U]``) the effect size is computed over.
+    """
     lo, hi = np.quantile(means, [0.025, 0.975])
     # Two-sided p: how often the resampled mean falls on the other side of zero (×2, capped).
     p = min(1.0, 2.0 * min(float((means <= 0).mean()), float((means >= 0).mean())))
@@ -92,14 +99,6 @@ def hierarchical_paired_bootstrap(
     means = np.empty(resamples)
     for r in range(resamples):
         means[r] = d[si[r]][:, ui[r]].mean()
-    lo, hi = np.quantile(means, [0.025, 0.975])
-    p = min(1.0, 2.0 * min(float((means <= 0).mean()), float((means >= 0).mean())))
-    per_utt = d.mean(axis=0)
-    sd = per_utt.std(ddof=1)
-    return {
-        "mean_diff": float(d.mean()),
-        "ci95": [float(lo), float(hi)],
-        "p_value": p,
-        "effect_size_dz": float(per_utt.mean() / sd) if sd > 0 else None,
-        "seed_means": [float(x) for x in d.mean(axis=1)],
-    }
+    out = _bootstrap_result(means, d.mean(axis=0))
+    out["seed_means"] = [float(x) for x in d.mean(axis=1)]
+    return out
