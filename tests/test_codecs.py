@@ -67,7 +67,25 @@ def test_roundtrip_returns_aligned_finite_audio(name: str) -> None:
                 assert int(rt.codes[:, k].min()) >= 0 and int(rt.codes[:, k].max()) < size
 
 
-@pytest.mark.parametrize("name", [n for n in ALL if not n.startswith("passthrough")])
+#: Pretrained entries that are measured failures by design, with the evidence; their case is a
+#: strict xfail, so it turns into a test failure the day they start passing.
+KNOWN_DEGENERATE = {
+    "taae_fsq_none_348": "ablation control trained without quantization emulation: its decoder "
+    "collapses on rounded 5-level latents (results/ablation/ABLATION.md: Mel 5.7 vs 3.6 for "
+    "hybrid, code entropy 9 of 348 bps)",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEGENERATE[n]))
+        if n in KNOWN_DEGENERATE
+        else n
+        for n in ALL
+        if not n.startswith("passthrough")
+    ],
+)
 def test_codec_changes_the_signal_but_keeps_it_correlated_when_pretrained(name: str) -> None:
     codec = _build(name)
     x = torch.from_numpy(speech(1.0))[None, None]
