@@ -73,39 +73,53 @@ def ablation_preset(variant: str, bps: int, scale: str = "tiny") -> str:
     return f"{scale}_fsq_{variant}_{bps}bps"
 
 
-#: registry name → (preset, post-hoc residual FSQ preset or None, description)
-VARIANTS: dict[str, tuple[str, str | None, str]] = {
-    "taae_fsq": ("tiny_fsq_hybrid_613bps", None, "TAAE tiny, FSQ 6×17 hybrid-trained, 613 bps"),
-    "taae_fsq_ste": ("tiny_fsq_ste_613bps", None, "TAAE tiny, FSQ 6×17 STE-only, 613 bps"),
-    "taae_fsq_noise": ("tiny_fsq_noise_613bps", None, "TAAE tiny, FSQ 6×17 noise-only, 613 bps"),
-    "taae_fsq_none": ("tiny_fsq_none_613bps", None, "TAAE tiny, FSQ 6×17 no emulation, 613 bps"),
-    "taae_rvq": ("tiny_rvq_613bps", None, "TAAE tiny, RVQ 2×4913, 613 bps"),
-    "taae_fsq@400bps": (
-        "tiny_fsq_hybrid_613bps",
-        "1x46656_400bps",
-        "TAAE tiny FSQ hybrid, post-hoc residual FSQ 1×6^6, 388 bps",
-    ),
-    "taae_fsq@700bps": (
-        "tiny_fsq_hybrid_613bps",
-        "2x15625_700bps",
-        "TAAE tiny FSQ hybrid, post-hoc residual FSQ 2×5^6, 697 bps",
-    ),
-    "taae_fsq@1000bps": (
-        "tiny_fsq_hybrid_613bps",
-        "4x729_1000bps",
-        "TAAE tiny FSQ hybrid, post-hoc residual FSQ 4×3^6, 951 bps",
-    ),
+#: post-hoc residual-FSQ ladder served from a tiny hybrid model: suffix → (preset, stages, bps)
+LADDER: dict[str, tuple[str, str, int]] = {
+    "@400bps": ("1x46656_400bps", "1×6^6", 388),
+    "@700bps": ("2x15625_700bps", "2×5^6", 697),
+    "@1000bps": ("4x729_1000bps", "4×3^6", 951),
 }
-for _pt, _bps, _lv in (("1x46656_400bps", 388, "1×6^6"), ("2x15625_700bps", 697, "2×5^6"),
-                       ("4x729_1000bps", 951, "4×3^6")):  # fmt: skip
-    VARIANTS[f"taae_fsq_348@{_pt.split('_')[1]}"] = (
-        "tiny_fsq_hybrid_348bps",
-        _pt,
-        f"TAAE tiny FSQ 6×5 hybrid, post-hoc residual FSQ {_lv}, {_bps} bps",
-    )
+LADDER_SUFFIXES = tuple(LADDER)
+SCALES = ("tiny", "small", "paper", "test")
+TEST_SCALE_PREFIX = "taae_test_"
+_MODE_TEXT = {
+    "hybrid": "hybrid-trained",
+    "ste": "STE-only",
+    "noise": "noise-only",
+    "none": "no quantization emulation",
+}
 
-#: post-hoc residual-FSQ ladder served from an ablation family's hybrid model
-LADDER_SUFFIXES = ("@400bps", "@700bps", "@1000bps")
+
+def _entries() -> dict[str, tuple[str, str | None, str]]:
+    """registry name → (preset, post-hoc residual FSQ preset or None, description).
+
+    Every ablation family whose presets exist (tiny at 613 and 348 bps; small and paper at 613 bps
+    — the GPU path; the micro ``test`` scale used by tests), plus the residual-FSQ ladder of each
+    tiny hybrid model.
+    """
+    from taae.presets import PRESETS
+
+    out: dict[str, tuple[str, str | None, str]] = {}
+    for scale in SCALES:
+        for bps in FAMILY_SUFFIX:
+            for variant in ABLATION_STEMS:
+                preset = ablation_preset(variant, bps, scale)
+                if preset not in PRESETS:
+                    continue
+                levels = PRESETS[preset].bottleneck.levels
+                grid = f"FSQ {len(levels)}×{levels[0]}"
+                what = "RVQ" if variant == "rvq" else f"{grid} {_MODE_TEXT[variant]}"
+                name = ablation_codec_name(variant, bps, scale)
+                out[name] = (preset, None, f"TAAE {scale}, {what}, {bps} bps")
+                if scale == "tiny" and variant == "hybrid":
+                    for suffix, (posthoc, stages, ladder_bps) in LADDER.items():
+                        out[name + suffix] = (
+                            preset,
+                            posthoc,
+                            f"TAAE tiny {grid} hybrid, post-hoc residual FSQ {stages}, "
+                            f"{ladder_bps} bps",
+                        )
+    return out
 
 
 def checkpoint_root() -> Path:
@@ -218,32 +232,7 @@ def _register(
         return load_codec(preset, posthoc)
 
 
-def _ablation_entries() -> dict[str, tuple[str, str | None, str]]:
-    """Registry entries of every ablation family whose presets exist (tiny 613 and 348 bps,
-    small and paper 613 bps — the GPU path — and the micro ``test`` scale used by tests)."""
-    from taae.presets import PRESETS
-
-    what = {
-        "hybrid": "FSQ hybrid-trained",
-        "ste": "FSQ STE-only",
-        "noise": "FSQ noise-only",
-        "none": "FSQ without quantization emulation",
-        "rvq": "RVQ at the same bitrate",
-    }
-    out = {}
-    for scale in ("tiny", "small", "paper", "test"):
-        for bps in FAMILY_SUFFIX:
-            for variant in ABLATION_STEMS:
-                preset = ablation_preset(variant, bps, scale)
-                name = ablation_codec_name(variant, bps, scale)
-                if preset in PRESETS and name not in VARIANTS:
-                    out[name] = (preset, None, f"TAAE {scale}, {what[variant]}, {bps} bps")
-    return out
-
-
-TEST_SCALE_PREFIX = "taae_test_"
-
-for _name, (_preset, _posthoc, _desc) in {**VARIANTS, **_ablation_entries()}.items():
+for _name, (_preset, _posthoc, _desc) in _entries().items():
     _register(_name, _preset, _posthoc, _desc, test_only=_name.startswith(TEST_SCALE_PREFIX))
 
 

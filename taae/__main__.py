@@ -127,18 +127,12 @@ def _cmd_quantize(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     """Copy a run's checkpoint (weights + config, no optimizer state) to a shippable folder."""
-    import shutil
-
-    from taae.checkpoint import CONFIG_FILE, MODEL_FILE, read_config, resolve
+    from taae.checkpoint import MODEL_FILE, export_checkpoint, resolve
 
     src = resolve(args.run)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in (MODEL_FILE, CONFIG_FILE):
-        shutil.copy2(src / name, out / name)
-    _, meta = read_config(out)
-    size = (out / MODEL_FILE).stat().st_size / 1e6
-    print(f"exported {src} (step {meta.get('step')}) to {out} ({size:.1f} MB)")
+    meta = export_checkpoint(src, args.out)
+    size = (Path(args.out) / MODEL_FILE).stat().st_size / 1e6
+    print(f"exported {src} (step {meta.get('step')}) to {args.out} ({size:.1f} MB)")
     return 0
 
 

@@ -84,31 +84,14 @@ def plan(scale: str, bps: int, seeds: list[int], runs_root: Path) -> list[Ablati
     return out
 
 
-def trained_step(run_dir: Path) -> int:
-    """Step of the newest checkpoint in ``run_dir`` (0 when none)."""
-    latest = run_dir / "latest.txt"
-    if not latest.exists():
-        return 0
-    meta_file = run_dir / latest.read_text().strip() / "config.json"
-    if not meta_file.exists():
-        return 0
-    return int(json.loads(meta_file.read_text()).get("meta", {}).get("step", 0))
-
-
-def exported_step(ckpt_dir: Path) -> int:
-    """Step of the exported weights in ``ckpt_dir`` (0 when none)."""
-    meta_file = ckpt_dir / "config.json"
-    if not meta_file.exists():
-        return 0
-    return int(json.loads(meta_file.read_text()).get("meta", {}).get("step", 0))
-
-
 def train_one(
     run: AblationRun, data: list[str], steps: int, threads: int, device: str
 ) -> dict[str, Any]:
     """Train (or resume) one run to ``steps`` and export it; returns a status record."""
+    from taae.checkpoint import checkpoint_step, export_checkpoint
+
     start = time.time()
-    before = trained_step(run.run_dir)
+    before = checkpoint_step(run.run_dir)
     if before < steps:
         run.run_dir.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
@@ -143,13 +126,8 @@ def train_one(
                 "status": "failed",
                 "log": str(run.log_file),
             }
-    if exported_step(run.ckpt_dir) != trained_step(run.run_dir):
-        subprocess.run(
-            [sys.executable, "-m", "taae", "export", str(run.run_dir), "--out", str(run.ckpt_dir)],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-        )
+    if checkpoint_step(run.ckpt_dir) != checkpoint_step(run.run_dir):
+        export_checkpoint(run.run_dir, run.ckpt_dir)
     return {
         "run": run.preset,
         "seed": run.seed,
@@ -163,7 +141,9 @@ def train_all(
     runs: list[AblationRun], data: list[str], steps: int, jobs: int, threads: int, device: str
 ) -> list[dict[str, Any]]:
     """Train every run, ``jobs`` at a time; prints one line per finished run."""
-    todo = [r for r in runs if trained_step(r.run_dir) < steps or not r.ckpt_dir.exists()]
+    from taae.checkpoint import checkpoint_step
+
+    todo = [r for r in runs if checkpoint_step(r.run_dir) < steps or not r.ckpt_dir.exists()]
     print(
         f"training: {len(runs) - len(todo)} of {len(runs)} runs complete, {len(todo)} to go "
         f"({jobs} at a time, {steps} steps each)",
@@ -314,11 +294,10 @@ def write_study(results_root: Path, study: dict[str, Any]) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Atomic JSON write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1) + "\n")
-    os.replace(tmp, path)
+    """Atomic JSON write (``bench.results.atomic_write_text``)."""
+    from bench.results import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, indent=1) + "\n")
 
 
 def ablate(
@@ -394,14 +373,10 @@ def ablate(
 
 def ship_seed0(runs: list[AblationRun], dest_root: Path) -> None:
     """Copy each variant's lowest-seed weights to ``dest_root/<preset>`` (the in-repo defaults)."""
-    import shutil
+    from taae.checkpoint import export_checkpoint
 
     first = min(r.seed for r in runs)
     for run in runs:
-        if run.seed != first or not run.ckpt_dir.exists():
-            continue
-        dest = dest_root / run.preset
-        dest.mkdir(parents=True, exist_ok=True)
-        for name in ("model.safetensors", "config.json"):
-            shutil.copy2(run.ckpt_dir / name, dest / name)
-        print(f"shipped {run.ckpt_dir} → {dest}")
+        if run.seed == first and run.ckpt_dir.exists():
+            export_checkpoint(run.ckpt_dir, dest_root / run.preset)
+            print(f"shipped {run.ckpt_dir} → {dest_root / run.preset}")

@@ -26,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.leaderboard import load_visible
 from bench.metrics import get_metric, metric_names
+from bench.results import atomic_write_text
 from bench.stats import BOOTSTRAP_RESAMPLES, hierarchical_paired_bootstrap, paired_bootstrap
 
 RESULTS_ROOT = Path(__file__).resolve().parents[1] / "results"
@@ -380,15 +382,14 @@ def plot_training(training: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def reference_results(slugs: set[str]) -> list[dict[str, Any]]:
-    """Non-ablation result files from ``results/<slug>/`` for the evaluation sets used."""
-    out = []
-    for slug in sorted(slugs):
-        for p in sorted((RESULTS_ROOT / slug).glob("*.json")):
-            res = _load(p)
-            if res.get("schema") == 1 and res["codec"].get("pretrained", True):
-                out.append(res)
-    return out
+def reference_results(slugs: set[str], own: set[str]) -> list[dict[str, Any]]:
+    """Leaderboard rows (``results/<slug>/``) of the evaluation sets used, minus the study's own
+    codecs ``own`` and their ``@`` ladder points (those are plotted from the ablation files)."""
+    return [
+        r
+        for r in load_visible(RESULTS_ROOT)
+        if r["dataset"]["slug"] in slugs and r["codec"]["name"].split("@")[0] not in own
+    ]
 
 
 def plot_rate_distortion(
@@ -614,7 +615,7 @@ def write_report(results_root: Path, runs_root: Path | None = None) -> Path:
     training_file = results_root / "training.json"
     training = training_summary(runs_root, study)
     if training:
-        training_file.write_text(json.dumps(training, indent=1) + "\n")
+        atomic_write_text(training_file, json.dumps(training, indent=1) + "\n")
     elif training_file.exists():  # runs folder absent (fresh clone): use the committed record
         training = _load(training_file)
     plots = results_root / "plots"
@@ -622,7 +623,7 @@ def write_report(results_root: Path, runs_root: Path | None = None) -> Path:
     if training:
         plot_training(training, plots / "training_curves.png")
     slugs = sorted({slug for v in data.values() for s in v.values() for slug in s})
-    refs = reference_results(set(slugs))
+    refs = reference_results(set(slugs), set(study["codecs"].values()))
     for slug in slugs:
         plot_rate_distortion(data, seeds, refs, slug, plots / f"rate_distortion_{slug}.png")
 
@@ -630,8 +631,9 @@ def write_report(results_root: Path, runs_root: Path | None = None) -> Path:
     t1, tests1 = test_table(data, ["rvq"], seeds)
     t2, tests2 = test_table(data, ["ste", "noise", "none"], seeds)
     c2_table, c2 = codec2_comparison(data, seeds)
-    (results_root / "tests.json").write_text(
-        json.dumps({"fsq_vs_rvq": tests1, "fsq_modes": tests2, "vs_codec2": c2}, indent=1) + "\n"
+    atomic_write_text(
+        results_root / "tests.json",
+        json.dumps({"fsq_vs_rvq": tests1, "fsq_modes": tests2, "vs_codec2": c2}, indent=1) + "\n",
     )
 
     any_res = next((res for v in data.values() for s in v.values() for res in s.values()), None)
@@ -790,7 +792,5 @@ def write_report(results_root: Path, runs_root: Path | None = None) -> Path:
     md.append("\n## Every run (mean [95 % bootstrap CI] over utterances)\n")
     md.append(per_seed_table(data, list(LABEL), seeds) + "\n")
     path = results_root / "ABLATION.md"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(md) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, "\n".join(md) + "\n")
     return path

@@ -88,6 +88,26 @@ def load_train_state(folder: str | Path) -> dict[str, Any]:
     return torch.load(Path(folder) / STATE_FILE, map_location="cpu", weights_only=True)
 
 
+def export_checkpoint(src: str | Path, out: str | Path) -> dict[str, Any]:
+    """Copy the weights + config of ``src`` (a checkpoint or run folder) to ``out``; its meta."""
+    import shutil
+
+    folder = resolve(src)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (MODEL_FILE, CONFIG_FILE):
+        shutil.copy2(folder / name, out / name)
+    return read_config(out)[1]
+
+
+def checkpoint_step(path: str | Path) -> int:
+    """Training step of the checkpoint at ``path`` (checkpoint or run folder); 0 when none."""
+    try:
+        return int(read_config(path)[1].get("step", 0))
+    except FileNotFoundError:
+        return 0
+
+
 def read_config(path: str | Path) -> tuple[TAAEConfig, dict[str, Any]]:
     """(config, meta) of a checkpoint."""
     folder = resolve(path)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from audiocodecs.registry import codec_names
-from taae.ablate import VARIANTS, ablate, plan, trained_step
+from taae.ablate import VARIANTS, ablate, plan
+from taae.checkpoint import checkpoint_step
 from taae.presets import ablation_diff
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def test_micro_study_end_to_end_then_rerun_skips_everything(
     )
     ablate(**kwargs)
     runs = plan("test", 613, [0, 1], runs_root)
-    assert all(trained_step(r.run_dir) == 2 for r in runs)
+    assert all(checkpoint_step(r.run_dir) == 2 for r in runs)
     for seed in (0, 1):
         files = sorted(p.stem for p in (results / f"seed{seed}" / "default-first3").glob("*.json"))
         assert files == sorted(r.codec for r in runs if r.seed == seed)
