@@ -22,6 +22,7 @@ FAMILY_MODULES: tuple[str, ...] = (
     "audiocodecs.encodec",
     "audiocodecs.dac",
     "audiocodecs.codec2",
+    "audiocodecs.lyra",
 )
 
 

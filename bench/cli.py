@@ -147,7 +147,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from audiocodecs import list_codecs
-    from bench.data import DATASET_NAMES
+    from bench.data import dataset_entries
     from bench.metrics import get_metric, metric_names
 
     rows = []
@@ -166,7 +166,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         mrows.append([n, m.label, m.unit, "higher" if m.higher_is_better else "lower"])
     print(tabulate(mrows, headers=["metric", "label", "unit", "better"], tablefmt="github"))
     print()
-    print("datasets: " + ", ".join(DATASET_NAMES) + ", or any folder of audio files")
+    drows = [[e.name, e.description] for e in dataset_entries()]
+    drows.append(["PATH", "any folder of audio files (id = path relative to it)"])
+    print(tabulate(drows, headers=["dataset", "description"], tablefmt="github"))
     return 0
 
 
@@ -253,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--dataset",
         default="default",
-        help="`default` (embedded real speech, offline), `librispeech-test-clean` (needs --data), "
+        help="`default` (embedded real speech, offline), `librispeech-test-clean-122` (the pinned "
+        "122-utterance subset; ../shared or --data), `librispeech-test-clean` (needs --data), "
         "or a path to any folder of audio files",
     )
     r.add_argument(

@@ -219,10 +219,18 @@ def provenance(device: str, extra: dict[str, Any] | None = None) -> dict[str, An
         "platform": platform.platform(),
         "device": device_description(device),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
+        "command": " ".join(_relative_arg(a) for a in sys.argv),
         "resampler": RESAMPLER,
         **(extra or {}),
     }
+
+
+def _relative_arg(arg: str) -> str:
+    """A command-line word with the repository's absolute prefix dropped (no machine paths)."""
+    root = str(REPO_ROOT)
+    if arg.startswith(root):
+        return os.path.relpath(arg, root)
+    return arg
 
 
 def load_result(path: Path) -> dict[str, Any]:

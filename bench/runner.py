@@ -139,6 +139,8 @@ def run_built_codec(
         "codec": codec.describe(),
         "metrics": list(opts.metrics),
         "dataset": dataset.name,
+        # a journal belongs to one set of utterances: other ids never resume into it
+        "dataset_ids_sha256": dataset.ids_hash,
     }
     old_header, done = journal.read()
     if old_header is not None:
@@ -173,7 +175,7 @@ def run_built_codec(
 
     try:
         for utt in pending:
-            base, pair = _process_utterance(codec, utt, journal)
+            base, pair = _process_utterance(codec, utt, dataset.relpath(utt), journal)
             if pair is None:
                 journal.append(base)
                 bar.update(1)
@@ -214,10 +216,10 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _process_utterance(
-    codec: Codec, utt: Any, journal: Journal
+    codec: Codec, utt: Any, relpath: str, journal: Journal
 ) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]:
     """Load, encode and decode one utterance. Returns the record base and the pair to score."""
-    base: dict[str, Any] = {"id": utt.id, "file": str(utt.path)}
+    base: dict[str, Any] = {"id": utt.id, "file": relpath}
     try:
         audio = load_audio(utt.path)
     except AudioError as exc:

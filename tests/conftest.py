@@ -14,7 +14,9 @@ SHARED_TEST_CLEAN = SHARED_SPEECH / "librispeech" / "test-clean"
 
 
 def _speech_files() -> list[Path]:
-    files = sorted(SHARED_TEST_CLEAN.glob("*.wav"))
+    # The shared test-clean set is FLAC (it was WAV once): glob every audio suffix, so a format
+    # change can never silently switch the tests to the fallback set.
+    files = sorted(p for p in SHARED_TEST_CLEAN.glob("*") if p.suffix.lower() in (".wav", ".flac"))
     if not files:
         files = sorted((REPO / "bench" / "data" / "default").glob("*.flac"))
     return files
@@ -36,6 +38,11 @@ def speech(seconds: float, index: int = 0, offset: float = 0.5) -> np.ndarray:
     if len(clip) < n:
         clip = np.pad(clip, (0, n - len(clip)))
     return clip.astype(np.float32)
+
+
+def speech_clips(seconds: float, count: int = 8, offset: float = 0.5) -> list[np.ndarray]:
+    """``count`` real-speech clips from different files, so a check never hinges on one file."""
+    return [speech(seconds, index=i, offset=offset) for i in range(count)]
 
 
 @pytest.fixture

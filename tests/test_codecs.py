@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from audiocodecs import Codec, CodecError, codec_names, get_codec, get_entry
-from tests.conftest import speech
+from tests.conftest import speech, speech_clips
 
 ALL = codec_names(include_test_only=True)
 
@@ -88,16 +88,22 @@ KNOWN_DEGENERATE = {
 )
 def test_codec_changes_the_signal_but_keeps_it_correlated_when_pretrained(name: str) -> None:
     codec = _build(name)
-    x = torch.from_numpy(speech(1.0))[None, None]
-    y = codec.roundtrip(x, 16000).wav
-    assert not torch.equal(x, y), "a lossy codec returned its input bit-exactly"
+    corrs, envs = [], []
+    # Median over eight 1 s clips of different utterances: one clip's envelope correlation of a
+    # weak model swings 0.3–0.66 from file to file, and a check must not hinge on one file.
+    for clip in speech_clips(1.0):
+        x = torch.from_numpy(clip)[None, None]
+        y = codec.roundtrip(x, 16000).wav
+        assert not torch.equal(x, y), "a lossy codec returned its input bit-exactly"
+        corrs.append(float(torch.corrcoef(torch.stack([x.flatten(), y.flatten()]))[0, 1]))
+        envs.append(float(torch.corrcoef(torch.stack([_envelope_db(x), _envelope_db(y)]))[0, 1]))
     if codec.pretrained:
-        corr = float(torch.corrcoef(torch.stack([x.flatten(), y.flatten()]))[0, 1])
         # Parametric vocoders (Codec 2) transmit no phase, so their waveform barely correlates
         # with the input by design; their 20 ms log-energy envelope must then follow it.
-        env = float(torch.corrcoef(torch.stack([_envelope_db(x), _envelope_db(y)]))[0, 1])
+        corr, env = float(np.median(corrs)), float(np.median(envs))
         assert corr > 0.3 or env > 0.5, (
-            f"decoded audio barely correlates with the input (r = {corr:.2f}, envelope {env:.2f})"
+            f"decoded audio barely correlates with the input (median r = {corr:.2f}, "
+            f"envelope {env:.2f})"
         )
 
 

@@ -54,18 +54,56 @@ def test_pinned_manifest_is_the_full_test_clean_list() -> None:
 
 def test_local_test_clean_copy_is_verified(shared_test_clean: Path) -> None:
     ds = librispeech_test_clean(shared_test_clean)
-    assert ds.slug == "librispeech-test-clean-4utt"
-    assert ds.manifest_size == 2620 and len(ds.utterances) == 4
+    n = len(ds.utterances)
+    assert n == len(list(shared_test_clean.glob("*.flac"))) > 0
+    assert ds.slug == f"librispeech-test-clean-{n}utt-{ds.ids_hash[:8]}"
+    assert ds.manifest_size == 2620
     ok, report = verify_dataset(ds)
-    for good in ("1221-135766-0001", "1221-135766-0002", "1995-1837-0001"):
-        assert good not in report, report
-    # The shared file named 1089-134686-0001 holds utterance -0002 (106,000 samples, its
-    # transcript); the pinned length of -0001 is 52,400, so verification must flag it.
-    n = sf.info(str(shared_test_clean / "1089-134686-0001.wav")).frames
-    if n != 52400:
-        assert not ok and "1089-134686-0001" in report
-    else:
-        assert ok, report
+    assert ok, report
+    # The file once shipped as 1089-134686-0001 held utterance -0002: its pinned length is what
+    # tells the two apart, so a copy under the wrong name must fail verification.
+    assert {u.num_samples for u in ds.utterances if u.id.startswith("1089-134686-000")} >= {52400}
+
+
+def test_a_misnamed_test_clean_file_fails_verification(
+    shared_test_clean: Path, tmp_path: Path
+) -> None:
+    src = shared_test_clean / "1089-134686-0002.flac"
+    if not src.is_file():
+        pytest.skip(f"{src} absent")
+    (tmp_path / "1089-134686-0001.flac").write_bytes(src.read_bytes())  # the old mistake
+    ok, report = verify_dataset(librispeech_test_clean(tmp_path))
+    assert not ok and "1089-134686-0001" in report, report
+
+
+def test_pinned_122_subset_resolves_to_shared_and_verifies(shared_test_clean: Path) -> None:
+    ds = get_dataset("librispeech-test-clean-122")
+    assert ds.slug == "librispeech-test-clean-122" and len(ds.utterances) == 122
+    assert len({u.speaker for u in ds.utterances}) == 32
+    assert all(u.sha256_pcm and u.num_samples for u in ds.utterances)
+    assert not Path(ds.source).is_absolute() and ds.relpath(ds.utterances[0]).endswith(".flac")
+    ok, report = verify_dataset(ds)
+    assert ok, report
+
+
+def test_partial_copies_with_other_ids_never_share_a_slug(
+    shared_test_clean: Path, tmp_path: Path
+) -> None:
+    files = sorted(shared_test_clean.glob("*.flac"))[:4]
+    for name, picked in (("a", files[:2]), ("b", files[2:])):
+        (tmp_path / name).mkdir()
+        for f in picked:
+            (tmp_path / name / f.name).symlink_to(f)
+    a, b = librispeech_test_clean(tmp_path / "a"), librispeech_test_clean(tmp_path / "b")
+    assert len(a.utterances) == len(b.utterances) == 2
+    assert a.slug != b.slug and a.ids_hash != b.ids_hash
+
+
+def test_pinned_subset_names_what_is_missing(shared_test_clean: Path, tmp_path: Path) -> None:
+    src = sorted(shared_test_clean.glob("*.flac"))[:1]
+    (tmp_path / src[0].name).symlink_to(src[0])
+    with pytest.raises(DatasetError, match="121 of the 122 pinned utterances are missing"):
+        get_dataset("librispeech-test-clean-122", data=tmp_path)
 
 
 def test_foreign_files_in_a_test_clean_folder_are_rejected(tmp_path: Path) -> None:

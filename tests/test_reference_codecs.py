@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from audiocodecs import CodecUnavailable, codec_names, get_codec, get_entry
-from tests.conftest import speech
+from tests.conftest import speech, speech_clips
 
 
 def _kbps_in_name(name: str) -> float:
@@ -267,13 +267,22 @@ def test_codec2_delay_compensation_aligns_the_energy_envelope(mode: int) -> None
     pytest.importorskip("pycodec2")
     from audiocodecs.codec2 import Codec2
 
-    x = speech(4.0, index=2)
-    wav = torch.from_numpy(x)[None, None]
     codec = get_codec(f"codec2@{mode}")
-    y = codec.roundtrip(wav, 16000).wav[0, 0].numpy()
+    uncompensated = Codec2(mode, delay_samples=0)
+    raw_lags, lags, env_corrs = [], [], []
+    # The envelope lag of one 4 s clip wobbles by a 5 ms step from file to file (raw 2–4 steps
+    # for 2400), so the delay is judged by the median over eight utterances, as it was measured.
+    for x in speech_clips(4.0):
+        wav = torch.from_numpy(x)[None, None]
+        y = codec.roundtrip(wav, 16000).wav[0, 0].numpy()
+        raw = uncompensated.roundtrip(wav, 16000).wav[0, 0].numpy()
+        raw_lags.append(_envelope_lag(x, raw))
+        lags.append(_envelope_lag(x, y))
+        env_corrs.append(np.corrcoef(_envelope_db(x, 320), _envelope_db(y, 320))[0, 1])
     # 5 ms steps at 16 kHz: the stated delay (17.5 / 28 ms) is visible without compensation …
-    raw = Codec2(mode, delay_samples=0).roundtrip(wav, 16000).wav[0, 0].numpy()
-    assert _envelope_lag(x, raw) >= 3
+    assert np.median(raw_lags) >= 3, raw_lags
     # … and gone with it
-    assert abs(_envelope_lag(x, y)) <= 1, f"codec2@{mode} output still lags"
-    assert np.corrcoef(_envelope_db(x, 320), _envelope_db(y, 320))[0, 1] > 0.6
+    assert abs(np.median(lags)) <= 1 and max(abs(v) for v in lags) <= 2, (
+        f"codec2@{mode} output still lags: {lags}"
+    )
+    assert np.median(env_corrs) > 0.6

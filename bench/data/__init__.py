@@ -1,7 +1,9 @@
-"""Evaluation datasets: the embedded default set, LibriSpeech test-clean, and any folder of audio.
+"""Evaluation datasets: a registry of named sets (the embedded default set, LibriSpeech test-clean,
+its pinned 122-utterance subset) plus any folder of audio.
 
-Every dataset is an ordered list of :class:`Utterance` (id + path) with a manifest hash that goes
-into every result file, so two results can only be compared when they were scored on the same audio.
+Every dataset is an ordered list of :class:`Utterance` (id + path) with an id hash that goes into
+every result file and journal, so two results can only be compared when they were scored on the
+same audio. A new named dataset is one function decorated with :func:`register_dataset`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import csv
 import difflib
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,11 +20,13 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DIR = PACKAGE_DIR / "default"
 MANIFEST_DIR = PACKAGE_DIR / "manifests"
 LIBRISPEECH_MANIFEST = MANIFEST_DIR / "librispeech-test-clean.tsv"
+#: The 122 test-clean utterances (32 speakers) shipped in ``../shared``: ids + PCM content hashes.
+SUBSET_122_MANIFEST = MANIFEST_DIR / "librispeech-test-clean-122.tsv"
 #: Environment variable naming a local LibriSpeech test-clean folder.
 LIBRISPEECH_ENV = "LIBRISPEECH_TEST_CLEAN"
+#: Where this project's shared data puts test-clean (used when neither --data nor the env is set).
+SHARED_TEST_CLEAN = PACKAGE_DIR.parent.parent.parent / "shared/data/speech/librispeech/test-clean"
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
-
-DATASET_NAMES = ("default", "librispeech-test-clean")
 
 
 class DatasetError(ValueError):
@@ -57,6 +62,16 @@ class Dataset:
     source: str
     notes: list[str] = field(default_factory=list)
     manifest_size: int | None = None
+    root: Path | None = None  # folder the utterance files are recorded relative to
+
+    def relpath(self, utt: Utterance) -> str:
+        """The utterance's file relative to the dataset folder (never a machine path)."""
+        if self.root is not None:
+            try:
+                return str(utt.path.resolve().relative_to(self.root.resolve()))
+            except ValueError:
+                pass
+        return utt.path.name
 
     @property
     def ids_hash(self) -> str:
@@ -85,6 +100,7 @@ class Dataset:
             self.source,
             [*self.notes, f"shard {index} of {count} (every {count}th utterance from {index})"],
             self.manifest_size,
+            self.root,
         )
 
     def subset(self, ids: list[str]) -> Dataset:
@@ -95,7 +111,7 @@ class Dataset:
             raise DatasetError(f"{self.name}: ids not in dataset: {', '.join(sorted(missing)[:5])}")
         utts = [u for u in self.utterances if u.id in keep]
         return Dataset(
-            self.name, self.slug, utts, self.source, list(self.notes), self.manifest_size
+            self.name, self.slug, utts, self.source, list(self.notes), self.manifest_size, self.root
         )
 
 
@@ -123,6 +139,7 @@ def default_dataset() -> Dataset:
         source=str(DEFAULT_DIR.relative_to(PACKAGE_DIR.parent.parent)),
         notes=["embedded real read speech; see bench/data/default/ATTRIBUTION.md"],
         manifest_size=len(utts),
+        root=DEFAULT_DIR,
     )
 
 
@@ -185,13 +202,72 @@ def librispeech_test_clean(root: str | Path | None) -> Dataset:
     n, total = len(utts), len(manifest)
     complete = n == total
     notes = [f"{n} of {total} pinned test-clean utterances present"]
+    ids_hash = hashlib.sha256("\n".join(u.id for u in utts).encode()).hexdigest()[:8]
     return Dataset(
         "librispeech-test-clean",
-        "librispeech-test-clean" if complete else f"librispeech-test-clean-{n}utt",
+        # two partial copies with the same count but other ids must never share a slug
+        "librispeech-test-clean" if complete else f"librispeech-test-clean-{n}utt-{ids_hash}",
         utts,
-        source=str(root),
+        source=display_path(root),
         notes=notes,
         manifest_size=total,
+        root=root,
+    )
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the repository's parent folder when inside it, else as given.
+
+    Result files are committed, so a dataset source under the project's own tree (``../shared``)
+    is recorded without the machine's absolute prefix.
+    """
+    base = PACKAGE_DIR.parent.parent.parent.resolve()
+    try:
+        return os.path.join("..", str(Path(path).resolve().relative_to(base)))
+    except ValueError:
+        return str(path)
+
+
+def test_clean_122(root: str | Path | None) -> Dataset:
+    """The pinned 122-utterance, 32-speaker subset of test-clean shipped in ``../shared``.
+
+    Resolves ``root`` like :func:`librispeech_test_clean` (``--data``, else
+    ``$LIBRISPEECH_TEST_CLEAN``, else ``../shared/data/speech/librispeech/test-clean``); the folder
+    may hold the full test-clean. Every one of the 122 ids must be present; their PCM content is
+    pinned by SHA-256 (checked by ``bench data verify`` and per utterance during a run).
+    """
+    if root is None and not os.environ.get(LIBRISPEECH_ENV):
+        if not SHARED_TEST_CLEAN.is_dir():
+            raise DatasetError(
+                "librispeech-test-clean-122 needs LibriSpeech test-clean: pass --data PATH, set "
+                f"{LIBRISPEECH_ENV}=PATH, or put the project's shared data at {SHARED_TEST_CLEAN}"
+            )
+        root = SHARED_TEST_CLEAN
+    full = librispeech_test_clean(root)
+    pinned = _read_tsv(SUBSET_122_MANIFEST)
+    have = {u.id: u for u in full.utterances}
+    missing = [r["id"] for r in pinned if r["id"] not in have]
+    if missing:
+        raise DatasetError(
+            f"{len(missing)} of the {len(pinned)} pinned utterances are missing under "
+            f"{full.source} (e.g. {', '.join(missing[:3])}); it needs LibriSpeech test-clean"
+        )
+    utts = [
+        Utterance(r["id"], have[r["id"]].path, r["sha256_pcm"], r["speaker"], int(r["num_samples"]))
+        for r in pinned
+    ]
+    utts.sort(key=lambda u: u.id)
+    return Dataset(
+        "librispeech-test-clean-122",
+        "librispeech-test-clean-122",
+        utts,
+        source=full.source,
+        notes=[
+            f"pinned subset of LibriSpeech test-clean: {len(utts)} utterances, "
+            f"{len({u.speaker for u in utts})} speakers ({SUBSET_122_MANIFEST.name})"
+        ],
+        manifest_size=len(pinned),
+        root=full.root,
     )
 
 
@@ -200,7 +276,7 @@ def folder_dataset(path: str | Path) -> Dataset:
     root = Path(path)
     if not root.is_dir():
         raise DatasetError(
-            f"not a dataset name or folder: {path!s} (valid names: {', '.join(DATASET_NAMES)})"
+            f"not a dataset name or folder: {path!s} (valid names: {', '.join(dataset_names())})"
         )
     files = _find_audio(root)
     if not files:
@@ -213,10 +289,60 @@ def folder_dataset(path: str | Path) -> Dataset:
         f"folder:{name}",
         f"folder-{name}-{ids_hash}",
         utts,
-        source=str(root),
+        source=display_path(root),
         notes=["generic folder of audio files"],
         manifest_size=len(utts),
+        root=root,
     )
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A named dataset: ``build(data)`` gets ``--data`` (or ``None``) and returns the dataset."""
+
+    name: str
+    build: Callable[[str | Path | None], Dataset]
+    description: str
+
+
+_DATASETS: dict[str, DatasetEntry] = {}
+
+
+def register_dataset(
+    name: str, description: str
+) -> Callable[[Callable[[str | Path | None], Dataset]], Callable[[str | Path | None], Dataset]]:
+    """Decorator registering a dataset builder under ``name``; duplicate names are rejected."""
+
+    def deco(
+        build: Callable[[str | Path | None], Dataset],
+    ) -> Callable[[str | Path | None], Dataset]:
+        if name in _DATASETS:
+            raise ValueError(f"dataset name registered twice: {name!r}")
+        _DATASETS[name] = DatasetEntry(name, build, description)
+        return build
+
+    return deco
+
+
+def dataset_names() -> list[str]:
+    """Registered dataset names, in registration order."""
+    return list(_DATASETS)
+
+
+def dataset_entries() -> list[DatasetEntry]:
+    return list(_DATASETS.values())
+
+
+register_dataset("default", "8 utterances of real read speech shipped in the package (offline)")(
+    lambda data: default_dataset()
+)
+register_dataset(
+    "librispeech-test-clean", "LibriSpeech test-clean (2,620 utterances) from --data PATH"
+)(librispeech_test_clean)
+register_dataset(
+    "librispeech-test-clean-122",
+    "pinned 122-utterance / 32-speaker subset of test-clean (../shared, or --data PATH)",
+)(test_clean_122)
 
 
 def get_dataset(
@@ -230,17 +356,16 @@ def get_dataset(
     ``max_seconds`` keeps utterances no longer than that (read from file headers, not decoded).
     """
     spec = spec or "default"
-    if spec == "default":
-        ds = default_dataset()
-    elif spec == "librispeech-test-clean":
-        ds = librispeech_test_clean(data)
+    if spec in _DATASETS:
+        ds = _DATASETS[spec].build(data)
     elif Path(spec).exists():
         ds = folder_dataset(spec)
     else:
-        close = difflib.get_close_matches(spec, DATASET_NAMES, n=2, cutoff=0.4)
+        names = dataset_names()
+        close = difflib.get_close_matches(spec, names, n=2, cutoff=0.4)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise DatasetError(
-            f"unknown dataset {spec!r}{hint} (use {', '.join(DATASET_NAMES)} or a folder path)"
+            f"unknown dataset {spec!r}{hint} (use {', '.join(names)} or a folder path)"
         )
     if max_seconds is not None:
         import soundfile as sf
