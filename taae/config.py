@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 FSQMode = Literal["hybrid", "ste", "noise", "none"]
 BottleneckKind = Literal["fsq", "rvq"]
+Frontend = Literal["patch", "stft"]
+Head = Literal["linear", "mlp", "istft"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,23 @@ class ModelConfig:
     norm_eps: float = 1e-2  # LayerNorm epsilon; large so silence does not blow up activations
     rope_base: float = 10000.0  # RoPE frequency base
     latent_dim: int = 6  # bottleneck width (the paper's 6-dim FSQ latent)
-    unpatch_hidden: int = 0  # 0: linear token → patch head (paper); > 0: GELU MLP of this width
+    unpatch_hidden: int = 0  # width of the "mlp" head's GELU layer (> 0 also selects "mlp")
+    frontend: Frontend = "patch"  # "patch": linear 320-sample patches (paper); "stft": log-|STFT|
+    head: Head = "linear"  # "linear" token → patch (paper), "mlp", or "istft" (Vocos-style)
+    stft_n_fft: int = 640  # FFT size of the STFT front end and the iSTFT head (40 ms)
+    stft_hop: int = 160  # their hop (10 ms); patch_size / stft_hop frames per 50 Hz token
+
+    def __post_init__(self) -> None:
+        if self.frontend not in ("patch", "stft"):
+            raise ValueError(f"model.frontend must be 'patch' or 'stft', not {self.frontend!r}")
+        if self.head not in ("linear", "mlp", "istft"):
+            raise ValueError(f"model.head must be 'linear', 'mlp' or 'istft', not {self.head!r}")
+        if self.head == "mlp" and self.unpatch_hidden <= 0:
+            raise ValueError("model.head='mlp' needs model.unpatch_hidden > 0")
+        if "stft" in (self.frontend, self.head[1:]) and (
+            self.patch_size % self.stft_hop or (self.stft_n_fft - self.stft_hop) % 2
+        ):
+            raise ValueError("stft_hop must divide patch_size and n_fft − hop must be even")
 
     @property
     def hop_length(self) -> int:
@@ -71,6 +89,9 @@ class BottleneckConfig:
     rvq_dead_code_threshold: float = 2.0  # replace codes whose EMA usage falls below this
     rvq_commitment_weight: float = 1.0  # commitment loss weight inside the RVQ aux loss
     rvq_quantize_dropout: bool = False  # quantizer dropout (train with a random number of stages)
+    # False: straight-through gradient as in EnCodec/DAC (vector-quantize-pytorch 1.32 defaults to
+    # the rotation trick; checkpoints written before this field existed were trained with it)
+    rvq_rotation_trick: bool = False
 
     def fsq_bits_per_frame(self) -> float:
         """``Σ_d log2(L_d)``: bits of one FSQ frame."""
@@ -89,6 +110,7 @@ class LossConfig:
     fm_weight: float = 0.0  # fm/l1: normalised L1 feature matching
     aux_weight: float = 1.0  # vq/aux: bottleneck auxiliary loss (RVQ commitment; FSQ has none)
     adv_start_step: int = 0  # adversarial and feature-matching terms switch on at this step
+    mag_floor: float = 1e-7  # rec/stft log-magnitude floor (1e-4 ≈ auraloss's effective floor)
     mel_fft_sizes: tuple[int, ...] = (512, 1024, 2048)  # mel loss FFT sizes (hop = n_fft / 4)
     mel_bins: tuple[int, ...] = (40, 80, 128)  # mel bands per resolution
     stft_fft_sizes: tuple[int, ...] = (512, 1024, 2048)  # STFT/complex loss FFT sizes (hop n/4)

@@ -4,7 +4,7 @@ Definitions (all on 16 kHz waveforms ``[B, 1, T]``, Hann windows, hop = n_fft / 
     ``rec/mel``: mean over resolutions of L1 between ``log10(max(mel, 1e-5))`` of the reference and
         the reconstruction (Slaney mel filters, 0 – 8 kHz; DAC / audiotools style).
     ``rec/stft``: mean over resolutions of spectral convergence ``‖|Y| - |X|‖_F / ‖|Y|‖_F`` plus
-        L1 of ``log(max(|·|, 1e-7))`` magnitudes (auraloss ``MultiResolutionSTFTLoss`` style).
+        L1 of ``log(max(|·|, loss.mag_floor))`` magnitudes (auraloss ``MultiResolutionSTFTLoss`` style).
     ``rec/complex``: mean over resolutions of L1 between power-law compressed complex spectra
         ``S · |S|^(c - 1)`` with ``c = 0.3`` (real and imaginary parts): a phase-aware term, because
         magnitude-only losses leave the waveform incoherent (DESIGN.md §7).
@@ -91,8 +91,11 @@ class ReconstructionLoss(nn.Module):
                     sc = torch.linalg.vector_norm(a - a_hat) / torch.linalg.vector_norm(a).clamp(
                         min=MAG_FLOOR
                     )
+                    # floor from the config: 1e-7 lets the empty bins of band-limited training
+                    # audio dominate the log term; auraloss's effective floor is ~1e-4
+                    floor = cfg.mag_floor
                     log_mag = F.l1_loss(
-                        torch.log(a_hat.clamp(min=MAG_FLOOR)), torch.log(a.clamp(min=MAG_FLOOR))
+                        torch.log(a_hat.clamp(min=floor)), torch.log(a.clamp(min=floor))
                     )
                     terms.append(sc + log_mag)
                 out["rec/stft"] = torch.stack(terms).mean()

@@ -6,6 +6,14 @@ patch embedding → ``enc_blocks_50hz`` blocks at 50 Hz → strided conv (stride
 Decoder (mirror): linear 6 → d → blocks at 25 Hz → transposed conv (stride 2) → blocks at 50 Hz →
 LayerNorm → linear d → 320 samples per token → waveform, trimmed back to ``T``.
 
+Options (``model.frontend`` / ``model.head``; the paper's patch + linear path is the default): an
+``stft`` front end embeds the log-magnitude STFT (``stft_n_fft``, hop ``stft_hop``; the
+``patch_size / stft_hop`` frames of each token concatenated) instead of raw samples, and an
+``istft`` head predicts per 10 ms frame a log-magnitude and a phase angle, inverted by windowed
+overlap-add with "same" padding (Vocos-style), instead of 320 samples per token. Both are
+departures from the paper, made because the linear 320-sample head is the binding limit of quality
+at CPU scale (DESIGN.md §8).
+
 Block (pre-norm): ``x + γ₁ · Attn(LN(x))`` then ``x + γ₂ · SwiGLU(LN(x))`` with LayerNorm eps 1e-2,
 QK-norm (LayerNorm over the head dim), RoPE, sliding-window attention (``|i - j| <= window``)
 through ``scaled_dot_product_attention`` (a boolean mask on any device; no mask when the window
@@ -14,6 +22,8 @@ branches.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -126,13 +136,85 @@ class Stack(nn.Module):
         return x
 
 
+def stft_same(wav: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Complex STFT ``[B, n_fft / 2 + 1, T / hop]`` of ``wav [B, 1, T]`` (T a multiple of hop).
+
+    "Same" padding: ``(n_fft − hop) / 2`` zeros each side, so frame ``f`` is centred on samples
+    ``[f·hop, (f+1)·hop)`` and there are exactly ``T / hop`` frames; periodic Hann window.
+    """
+    pad = (n_fft - hop) // 2
+    x = F.pad(wav.float().flatten(1), (pad, pad))
+    frames = x.unfold(-1, n_fft, hop)  # [B, F, n_fft]
+    window = torch.hann_window(n_fft, device=wav.device, dtype=torch.float32)
+    return torch.fft.rfft(frames * window, dim=-1).transpose(1, 2)
+
+
+def istft_same(spec: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Inverse of :func:`stft_same`: ``[B, n_fft / 2 + 1, F]`` → waveform ``[B, 1, F · hop]``.
+
+    Windowed overlap-add normalised by the summed squared window (exact inverse of an unmodified
+    spectrum), then the same padding trimmed.
+    """
+    b, _, n = spec.shape
+    window = torch.hann_window(n_fft, device=spec.device, dtype=torch.float32)
+    frames = torch.fft.irfft(spec.transpose(1, 2), n=n_fft, dim=-1) * window  # [B, F, n_fft]
+    length = (n - 1) * hop + n_fft
+    fold = dict(output_size=(1, length), kernel_size=(1, n_fft), stride=(1, hop))
+    y = F.fold(frames.transpose(1, 2), **fold).reshape(b, length)
+    env = F.fold(window.pow(2).expand(1, n, n_fft).transpose(1, 2), **fold).reshape(1, length)
+    pad = (n_fft - hop) // 2
+    y = y[:, pad : length - pad] / env[:, pad : length - pad].clamp_min(1e-8)
+    return y[:, None]
+
+
+class STFTEmbed(nn.Module):
+    """``stft`` front end: waveform ``[B, 1, T]`` → token embeddings ``[B, T / patch, C]``."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.n_fft, self.hop = cfg.stft_n_fft, cfg.stft_hop
+        self.per_token = cfg.patch_size // cfg.stft_hop
+        self.proj = nn.Linear(self.per_token * (cfg.stft_n_fft // 2 + 1), cfg.dim)
+
+    def forward(self, wav: torch.Tensor) -> torch.Tensor:
+        mag = stft_same(wav, self.n_fft, self.hop).abs()  # [B, bins, F]
+        feat = torch.log(mag.clamp_min(1e-5)).transpose(1, 2)  # [B, F, bins]
+        b, f, k = feat.shape
+        return self.proj(feat.reshape(b, f // self.per_token, self.per_token * k))
+
+
+class ISTFTHead(nn.Module):
+    """``istft`` head: tokens ``[B, N, C]`` → waveform ``[B, 1, N · patch]``.
+
+    Each token predicts ``patch / hop`` frames of (log-magnitude, phase angle); magnitudes are
+    ``exp`` clipped at 100, phase enters only through ``cos``/``sin`` (no wrap-around problem).
+    """
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.n_fft, self.hop = cfg.stft_n_fft, cfg.stft_hop
+        self.per_token = cfg.patch_size // cfg.stft_hop
+        self.bins = cfg.stft_n_fft // 2 + 1
+        self.proj = nn.Linear(cfg.dim, self.per_token * 2 * self.bins)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, _ = x.shape
+        out = self.proj(x).float().reshape(b, n * self.per_token, 2, self.bins)
+        mag = torch.exp(out[:, :, 0].clamp(max=math.log(100.0)))
+        phase = out[:, :, 1]
+        spec = torch.complex(mag * torch.cos(phase), mag * torch.sin(phase)).transpose(1, 2)
+        return istft_same(spec, self.n_fft, self.hop)
+
+
 class Encoder(nn.Module):
     """Waveform ``[B, 1, T]`` (T a multiple of ``hop_length``) → latent ``[B, D, T / hop]``."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.patch = nn.Linear(cfg.patch_size, cfg.dim)
+        self.patch: nn.Module = (
+            STFTEmbed(cfg) if cfg.frontend == "stft" else nn.Linear(cfg.patch_size, cfg.dim)
+        )
         self.stack50 = Stack(cfg, cfg.enc_blocks_50hz)
         self.down = nn.Conv1d(cfg.dim, cfg.dim, kernel_size=cfg.downsample, stride=cfg.downsample)
         self.stack25 = Stack(cfg, cfg.enc_blocks_25hz)
@@ -141,7 +223,10 @@ class Encoder(nn.Module):
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         b, _, t = wav.shape
-        x = self.patch(wav.reshape(b, t // self.cfg.patch_size, self.cfg.patch_size))  # [B, N, C]
+        if self.cfg.frontend == "stft":
+            x = self.patch(wav)  # [B, N, C]
+        else:
+            x = self.patch(wav.reshape(b, t // self.cfg.patch_size, self.cfg.patch_size))
         x = self.stack50(x)
         x = self.down(x.transpose(1, 2)).transpose(1, 2)  # [B, N / 2, C]
         x = self.stack25(x)
@@ -161,10 +246,12 @@ class Decoder(nn.Module):
         )
         self.stack50 = Stack(cfg, cfg.dec_blocks_50hz)
         self.norm = nn.LayerNorm(cfg.dim, eps=cfg.norm_eps)
-        if cfg.unpatch_hidden > 0:
+        if cfg.head == "istft":
+            self.unpatch: nn.Module = ISTFTHead(cfg)
+        elif cfg.head == "mlp" or cfg.unpatch_hidden > 0:
             # A width-``dim`` linear head confines each patch to a ``dim``-dimensional subspace of
             # the ``patch_size`` samples (128 < 320 at tiny scale); an MLP head lifts that limit.
-            self.unpatch: nn.Module = nn.Sequential(
+            self.unpatch = nn.Sequential(
                 nn.Linear(cfg.dim, cfg.unpatch_hidden),
                 nn.GELU(),
                 nn.Linear(cfg.unpatch_hidden, cfg.patch_size),
@@ -177,7 +264,7 @@ class Decoder(nn.Module):
         x = self.stack25(x)
         x = self.up(x.transpose(1, 2)).transpose(1, 2)  # [B, 2F, C]
         x = self.stack50(x)
-        y = self.unpatch(self.norm(x))  # [B, 2F, P]
+        y = self.unpatch(self.norm(x))  # [B, 2F, P], or [B, 1, 2F · P] from the iSTFT head
         return y.reshape(y.shape[0], 1, -1)
 
 

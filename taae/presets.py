@@ -59,6 +59,17 @@ _TINY = TAAEConfig(
     ),
 )
 
+# The CPU recipe under search (results/recipes.md): tiny's transformer with the STFT front end and
+# the iSTFT head, no complex-STFT loss (it made the output 4–6 dB quiet), an auraloss-like log floor
+# and a fixed 12 k-step schedule that resumes without re-warming. Departures from the paper.
+_TINYSPEC = dataclasses.replace(
+    _TINY,
+    name="tinyspec",
+    model=dataclasses.replace(_TINY.model, frontend="stft", head="istft"),
+    loss=dataclasses.replace(_TINY.loss, complex_weight=0.0, mag_floor=1e-4),
+    train=dataclasses.replace(_TINY.train, steps=12000, ckpt_every=1000, val_every=1000),
+)
+
 _SMALL = TAAEConfig(
     name="small",
     model=ModelConfig(
@@ -175,6 +186,7 @@ def _variants(base: TAAEConfig, size: str, levels: tuple[int, ...]) -> dict[str,
 PRESETS: dict[str, TAAEConfig] = {}
 PRESETS.update(_variants(_TINY, "tiny", (17,) * 6))
 PRESETS.update(_variants(_TINY, "tiny", (5,) * 6))  # lower-bitrate point where the bottleneck binds
+PRESETS.update(_variants(_TINYSPEC, "tinyspec", (17,) * 6))
 PRESETS.update(_variants(_SMALL, "small", (17,) * 6))
 PRESETS.update(_variants(_PAPER, "paper", (17,) * 6))
 PRESETS.update(_variants(_TEST, "test", (17,) * 6))

@@ -39,5 +39,6 @@ def build_bottleneck(cfg: BottleneckConfig, latent_dim: int, frame_rate: float) 
             dead_code_threshold=cfg.rvq_dead_code_threshold,
             commitment_weight=cfg.rvq_commitment_weight,
             quantize_dropout=cfg.rvq_quantize_dropout,
+            rotation_trick=cfg.rvq_rotation_trick,
         )
     raise ValueError(f"unknown bottleneck kind {cfg.kind!r}")

@@ -51,6 +51,7 @@ class RVQ(Bottleneck):
         dead_code_threshold: float = 2.0,
         commitment_weight: float = 1.0,
         quantize_dropout: bool = False,
+        rotation_trick: bool = False,
     ) -> None:
         super().__init__()
         from vector_quantize_pytorch import ResidualVQ
@@ -69,6 +70,7 @@ class RVQ(Bottleneck):
             threshold_ema_dead_code=dead_code_threshold,
             commitment_weight=commitment_weight,
             quantize_dropout=quantize_dropout,
+            rotation_trick=rotation_trick,
         )
 
     def bits_per_frame(self) -> float:
