@@ -4,7 +4,7 @@ Definitions (all on 16 kHz waveforms ``[B, 1, T]``, Hann windows, hop = n_fft / 
     ``rec/mel``: mean over resolutions of L1 between ``log10(max(mel, 1e-5))`` of the reference and
         the reconstruction (Slaney mel filters, 0 – 8 kHz; DAC / audiotools style).
     ``rec/stft``: mean over resolutions of spectral convergence ``‖|Y| - |X|‖_F / ‖|Y|‖_F`` plus
-        L1 of ``log(max(|·|, loss.mag_floor))`` magnitudes (auraloss ``MultiResolutionSTFTLoss`` style).
+        L1 of ``log(max(|·|, loss.mag_floor))`` magnitudes (auraloss MR-STFT style).
     ``rec/complex``: mean over resolutions of L1 between power-law compressed complex spectra
         ``S · |S|^(c - 1)`` with ``c = 0.3`` (real and imaginary parts): a phase-aware term, because
         magnitude-only losses leave the waveform incoherent (DESIGN.md §7).
