@@ -36,7 +36,9 @@ class RoundTrip:
     Attributes:
         wav: decoded audio at the caller's sample rate, aligned to the input length, ``[B, 1, T]``.
         codes: integer tokens ``[B, K, F]`` for token codecs, ``None`` for byte-stream codecs.
-        num_bytes: bytes actually produced per batch item for byte-stream codecs, else ``None``.
+        num_bytes: bytes actually produced per batch item for byte-stream codecs (container
+            included), else ``None``.
+        payload_bytes: of those, the codec payload (no container headers or framing), else ``None``.
         encode_seconds: wall-clock seconds spent in encode (device-synchronised).
         decode_seconds: wall-clock seconds spent in decode (device-synchronised).
     """
@@ -46,6 +48,7 @@ class RoundTrip:
     num_bytes: list[int] | None
     encode_seconds: float
     decode_seconds: float
+    payload_bytes: list[int] | None = None
 
 
 @dataclass
@@ -186,6 +189,10 @@ class Codec(ABC):
         """Byte-stream codecs: packets → ``[B, 1, T']`` at ``sample_rate``."""
         raise NotImplementedError(f"{self.name} is a token codec; use decode()")
 
+    def payload_bytes(self, packets: Packets) -> list[int]:
+        """Codec payload per item, without container overhead (all bytes unless overridden)."""
+        return [len(p) for p in packets.data]
+
     # ------------------------------------------------------------------------------- shared path
     def _prepare(self, wav: torch.Tensor, sr: int) -> torch.Tensor:
         if wav.dim() != 3 or wav.shape[1] != 1:
@@ -213,9 +220,11 @@ class Codec(ABC):
         x = self._prepare(wav, sr)  # resampling to the codec's rate counts as encode time
         codes: torch.Tensor | None = None
         num_bytes: list[int] | None = None
+        payload: list[int] | None = None
         if self.stream == "bytes":
             packets = self.encode_bytes(x)
             num_bytes = [len(p) for p in packets.data]
+            payload = self.payload_bytes(packets)
         else:
             codes = self._encode(x).long()
         _sync(self.device)
@@ -234,6 +243,7 @@ class Codec(ABC):
             num_bytes=num_bytes,
             encode_seconds=t1 - t0,
             decode_seconds=t2 - t1,
+            payload_bytes=payload,
         )
 
 

@@ -3,8 +3,9 @@
 libsndfile sets the Opus target bitrate from the compression level ``c`` as
 ``bitrate = 6000 + (1 − c) · 250000`` bps per channel (``ogg_opus.c``), so ``opus@Nkbps`` uses
 ``c = 1 − (N·1000 − 6000) / 250000``. libopus runs in its default VBR mode at 16 kHz.
-The real bitrate is measured from the bytes of the Ogg/Opus stream (container overhead included),
-shown beside the configured target.
+The payload bitrate counts the Opus audio packets only (RFC 7845: the two header packets
+``OpusHead`` and ``OpusTags`` and every Ogg page header are container overhead, ~900 bytes per file
+here); the container's own bytes are reported beside it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class Opus(Codec):
     def bitrate_formula(self) -> str:
         return (
             f"configured target {self.target_bps / 1000:g} kbps "
-            f"(libsndfile compression_level {self.compression_level:.3f}); real rate from bytes"
+            f"(libsndfile compression_level {self.compression_level:.3f}); payload rate from the "
+            "Opus packets (Ogg container excluded)"
         )
 
     @property
@@ -64,7 +66,7 @@ class Opus(Codec):
             "target_bps": self.target_bps,
             "compression_level": self.compression_level,
             "libsndfile": sf.__libsndfile_version__,
-            "container": "Ogg (bytes counted include Ogg/Opus headers and page overhead)",
+            "container": "Ogg; payload = Opus audio packets (headers and page framing excluded)",
         }
 
     def encode_bytes(self, wav: torch.Tensor) -> Packets:
@@ -89,6 +91,10 @@ class Opus(Codec):
             lengths.append(len(x))
         return Packets(data=data, num_samples=lengths)
 
+    def payload_bytes(self, packets: Packets) -> list[int]:
+        """Bytes of the Opus audio packets, without the Ogg container and the two header packets."""
+        return [sum(ogg_packet_sizes(blob)[2:]) for blob in packets.data]
+
     def decode_bytes(self, packets: Packets) -> torch.Tensor:
         import soundfile as sf
 
@@ -104,6 +110,34 @@ class Opus(Codec):
             y = np.pad(y, (0, max(0, n - len(y))))[:n]
             outs.append(torch.from_numpy(np.ascontiguousarray(y)))
         return torch.stack(outs)[:, None].to(self.device)
+
+
+def ogg_packet_sizes(blob: bytes) -> list[int]:
+    """Sizes of the logical packets of an Ogg stream (RFC 3533), in stream order.
+
+    A page is ``OggS``, 22 more header bytes, a segment count ``n`` and ``n`` lacing values; a
+    packet ends at the first lacing value below 255 (packets may continue across pages).
+    """
+    sizes: list[int] = []
+    pos, current = 0, 0
+    while pos < len(blob):
+        if blob[pos : pos + 4] != b"OggS" or pos + 27 > len(blob):
+            raise CodecError(f"not an Ogg page at byte {pos}")
+        nseg = blob[pos + 26]
+        lacing = blob[pos + 27 : pos + 27 + nseg]
+        if len(lacing) != nseg:
+            raise CodecError("truncated Ogg page header")
+        body = 0
+        for v in lacing:
+            current += v
+            body += v
+            if v < 255:
+                sizes.append(current)
+                current = 0
+        pos += 27 + nseg + body
+    if pos != len(blob):
+        raise CodecError("truncated Ogg page body")
+    return sizes
 
 
 def _make(kbps: int) -> None:

@@ -5,8 +5,10 @@ Policy (also in the README):
 - several channels → mean of the channels (downmix), noted in the record;
 - any other rate → 16 kHz with the project's one resampler (:mod:`audiocodecs.resample`), noted;
 - samples at |x| ≥ 0.999 are counted (``clipped_fraction``) and scored as they are;
-- unreadable, empty, non-finite, silent or too-short (< :data:`MIN_SECONDS`) files raise
-  :class:`AudioError`, which the runner records as a per-utterance failure.
+- unreadable, empty, non-finite, silent or DC-only (AC peak below :data:`SILENCE_PEAK`) or
+  too-short (< :data:`MIN_SECONDS`) files raise :class:`AudioError`, which the runner records as a
+  per-utterance failure of the input (decoded output gets the same silence test in the runner, as a
+  failure of the codec).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import numpy as np
 TARGET_SR = 16000
 #: Shortest reference the harness scores: PESQ and STOI are unreliable or undefined below this.
 MIN_SECONDS = 0.5
-#: A reference whose peak stays below this is treated as silent (no metric is defined on it).
+#: A signal whose AC peak (peak of the mean-removed signal) stays below this is silent or DC-only:
+#: no metric is defined on it.
 SILENCE_PEAK = 1e-4
 CLIP_LEVEL = 0.999
 
@@ -86,9 +89,17 @@ def check_reference(wav: np.ndarray) -> None:
     seconds = len(wav) / TARGET_SR
     if seconds < MIN_SECONDS:
         raise AudioError(f"too short to score: {seconds:.3f} s < {MIN_SECONDS} s")
-    peak = float(np.max(np.abs(wav)))
+    peak = ac_peak(wav)
     if peak < SILENCE_PEAK:
-        raise AudioError(f"silent input (peak {peak:.2e} < {SILENCE_PEAK:g}); no metric is defined")
+        raise AudioError(
+            f"silent or DC-only input (AC peak {peak:.2e} < {SILENCE_PEAK:g}); no metric is defined"
+        )
+
+
+def ac_peak(wav: np.ndarray) -> float:
+    """Peak magnitude of ``wav [T]`` after removing its mean (0 for silence, DC or a constant)."""
+    x = np.asarray(wav, dtype=np.float64)
+    return float(np.max(np.abs(x - x.mean()))) if x.size else 0.0
 
 
 def pcm_sha256(wav: np.ndarray) -> str:

@@ -8,6 +8,16 @@ For codebook ``k`` with ``N_k`` entries and empirical code distribution ``p`` ov
 For FSQ codebooks (mixed-radix ``levels``) the per-dimension level usage is reported as well,
 with Σ_d H_d (the entropy of each dimension on its own; an upper bound on the joint entropy).
 
+**Like with like.** Codecs split a frame into codebooks differently (FSQ: one joint codebook whose
+dimensions are independent digits; RVQ: stages), so two whole-frame figures are reported for every
+token codec: the plug-in *joint* entropy of the whole frame (``frame_entropy_bps``; biased low by
+the same amount for the same number of frames) and the sum of the *marginal* entropies of its
+finest units (``marginal_entropy_bps``: FSQ dimensions, RVQ stages, codebooks; an upper bound on the
+joint). ``distinct_frames`` counts distinct whole-frame codes; a codec whose frames take fewer than
+:data:`COLLAPSE_RATIO` × frames distinct values (with at least :data:`COLLAPSE_MIN_FRAMES` frames
+seen) is flagged ``collapsed`` — it repeats a few codes, which no amount of data would fix, unlike
+``undersampled``.
+
 The plug-in entropy of a codebook is biased low when the number of frames is not much larger than
 the codebook (it can never exceed log2(frames)); such codebooks are flagged ``undersampled`` (fewer
 than 10 frames per entry) and tables mark their entropy bitrate.
@@ -19,6 +29,17 @@ import math
 from collections import Counter
 
 import numpy as np
+
+COLLAPSE_RATIO = 0.1
+COLLAPSE_MIN_FRAMES = 100
+
+
+def _entropy(counts: Counter[object]) -> float:
+    n = sum(counts.values())
+    if n == 0:
+        return 0.0
+    p = np.array(list(counts.values()), dtype=np.float64) / n
+    return float(-(p * np.log2(p)).sum())
 
 
 class CodebookStats:
@@ -37,6 +58,7 @@ class CodebookStats:
         self.sizes = [int(s) for s in codebook_sizes]
         self.levels = [list(x) for x in codebook_levels] if codebook_levels else None
         self.counts: list[Counter[int]] = [Counter() for _ in self.sizes]
+        self.frame_counts: Counter[tuple[int, ...]] = Counter()
         self.frames = 0
 
     def update(self, codes: np.ndarray) -> None:
@@ -55,6 +77,7 @@ class CodebookStats:
                 )
             vals, cnt = np.unique(row, return_counts=True)
             self.counts[k].update(dict(zip(vals.tolist(), cnt.tolist(), strict=True)))
+        self.frame_counts.update(map(tuple, c.T.astype(np.int64).tolist()))
         self.frames += c.shape[1]
 
     def summary(self, frame_rate: float) -> dict[str, object]:
@@ -86,7 +109,21 @@ class CodebookStats:
                 )
             books.append(entry)
         max_h = sum(math.log2(s) for s in self.sizes if s > 1)
+        marginal = sum(
+            b.get("dim_entropy_bits_sum", b.get("entropy_bits", 0.0))  # type: ignore[arg-type]
+            for b in books
+        )
+        joint = _entropy(self.frame_counts)  # type: ignore[arg-type]
+        distinct = len(self.frame_counts)
         return {
+            "frame_entropy_bits": joint,
+            "frame_entropy_bps": frame_rate * joint,
+            "marginal_entropy_bits": marginal,
+            "marginal_entropy_bps": frame_rate * float(marginal),
+            "marginal_units": "FSQ dimensions" if self.levels else "codebooks (stages)",
+            "distinct_frames": distinct,
+            "collapsed": self.frames >= COLLAPSE_MIN_FRAMES
+            and distinct < COLLAPSE_RATIO * self.frames,
             "frames": self.frames,
             "codebooks": books,
             "entropy_bits_per_frame": total_h,

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from audiocodecs import Codec, get_codec
-from bench.audio import AudioError, load_audio, pcm_sha256
+from bench.audio import SILENCE_PEAK, AudioError, ac_peak, load_audio, pcm_sha256
 from bench.codebook import CodebookStats
 from bench.data import Dataset
 from bench.results import SCHEMA_VERSION, Journal, atomic_write_json, provenance, safe_name
@@ -261,6 +261,8 @@ def _process_utterance(
     base.update(encode_seconds=rt.encode_seconds, decode_seconds=rt.decode_seconds)
     if rt.num_bytes is not None:
         base["num_bytes"] = int(rt.num_bytes[0])
+    if rt.payload_bytes is not None:
+        base["payload_bytes"] = int(rt.payload_bytes[0])
     if rt.codes is not None:
         codes = rt.codes[0].numpy()
         base["num_frames"] = int(codes.shape[-1])
@@ -272,6 +274,16 @@ def _process_utterance(
             "status": "failed",
             "stage": "codec",
             "error": "codec produced NaN or infinite samples",
+        }, None
+    peak = ac_peak(dec)
+    if peak < SILENCE_PEAK:
+        # silent, constant or DC-only output would score SI-SDR ≈ 0 dB and a DNSMOS above weak
+        # working codecs: a failure of the codec, never a score
+        return {
+            **base,
+            "status": "failed",
+            "stage": "codec",
+            "error": f"degenerate output: silent, constant or DC-only (AC peak {peak:.1e})",
         }, None
     base["output_clipped_fraction"] = float(np.mean(np.abs(dec) > 1.0))
     dec = np.clip(dec, -1.0, 1.0)
@@ -349,9 +361,17 @@ def finalize(
     }
     with_bytes = [r for r in coded if "num_bytes" in r]
     if with_bytes:
+        seconds = sum(r["seconds"] for r in with_bytes)
         total_bytes = sum(r["num_bytes"] for r in with_bytes)
-        bitrate["bytes_bps"] = 8 * total_bytes / sum(r["seconds"] for r in with_bytes)
+        payload = sum(r.get("payload_bytes", r["num_bytes"]) for r in with_bytes)
+        bitrate["bytes_bps"] = 8 * total_bytes / seconds
         bitrate["total_bytes"] = total_bytes
+        bitrate["payload_bps"] = 8 * payload / seconds
+        bitrate["container_bps"] = 8 * (total_bytes - payload) / seconds
+        bitrate["payload_definition"] = "codec payload bytes actually produced (container excluded)"
+    elif codec.codebook_sizes:
+        bitrate["payload_bps"] = codec.nominal_bps
+        bitrate["payload_definition"] = "fixed-length code: frame_rate × Σ log2(codebook size)"
 
     failures = Counter(
         f"{r.get('stage')}: {r.get('error', '')[:120]}" for r in ordered if r["status"] != "ok"
