@@ -129,3 +129,15 @@ def test_metric_values_are_reproducible(pair: tuple[np.ndarray, np.ndarray]) -> 
     for name in ALL:
         m = get_metric(name)
         assert m(ref, noisy) == m(ref, noisy)
+
+
+def test_dnsmos_fast_path_equals_speechmos_on_real_speech() -> None:
+    from speechmos import dnsmos
+
+    from bench.metrics.dnsmos import dnsmos_ovrl
+    from tests.conftest import speech_clips
+
+    clips = speech_clips(3.0, count=3) + [speech(11.0, index=4)]  # tiled short and multi-window
+    for x in clips:
+        ref = float(dnsmos.run(np.clip(x, -1, 1), sr=16000)["ovrl_mos"])
+        assert dnsmos_ovrl(x, x) == pytest.approx(ref, abs=1e-6)
