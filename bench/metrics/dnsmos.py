@@ -27,7 +27,7 @@ MAX_BATCH = 1
 
 
 def _primary_session() -> object:
-    """The P.835 model of speechmos (``sig_bak_ovr.onnx``), one intra-op thread, once per process."""
+    """speechmos's P.835 model (``sig_bak_ovr.onnx``), one intra-op thread, once per process."""
     cached = getattr(_primary_session, "session", None)
     if cached is not None:
         return cached
