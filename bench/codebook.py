@@ -14,8 +14,8 @@ token codec: the plug-in *joint* entropy of the whole frame (``frame_entropy_bps
 the same amount for the same number of frames) and the sum of the *marginal* entropies of its
 finest units (``marginal_entropy_bps``: FSQ dimensions, RVQ stages, codebooks; an upper bound on the
 joint). ``distinct_frames`` counts distinct whole-frame codes; a codec whose frames take fewer than
-:data:`COLLAPSE_RATIO` × frames distinct values (with at least :data:`COLLAPSE_MIN_FRAMES` frames
-seen) is flagged ``collapsed`` — it repeats a few codes, which no amount of data would fix, unlike
+:data:`COLLAPSE_RATIO` × min(frames seen, codes possible) distinct values (with at least
+:data:`COLLAPSE_MIN_FRAMES` frames seen) is flagged ``collapsed`` — it repeats a few codes, which no amount of data would fix, unlike
 ``undersampled``.
 
 The plug-in entropy of a codebook is biased low when the number of frames is not much larger than
@@ -123,7 +123,7 @@ class CodebookStats:
             "marginal_units": "FSQ dimensions" if self.levels else "codebooks (stages)",
             "distinct_frames": distinct,
             "collapsed": self.frames >= COLLAPSE_MIN_FRAMES
-            and distinct < COLLAPSE_RATIO * self.frames,
+            and distinct < COLLAPSE_RATIO * min(self.frames, math.prod(self.sizes)),
             "frames": self.frames,
             "codebooks": books,
             "entropy_bits_per_frame": total_h,

@@ -9,12 +9,13 @@ Reference codecs (Codec 2, Opus, EnCodec, DAC, the residual-FSQ ladder) are read
 ``results/<dataset>/`` folders for the rate–distortion plot and the Codec 2 comparison.
 
 Statistics (stated again in the document):
-    * per run: mean and 95 % percentile-bootstrap CI over utterances (``bench.stats``);
+    * per run: mean and 95 % BCa bootstrap CI over utterances (``bench.stats``);
     * across seeds: mean and standard deviation of the per-seed means;
-    * variant vs hybrid: paired differences per (seed, utterance); a two-level bootstrap that
-      resamples seeds and utterances (``bench.stats.hierarchical_paired_bootstrap``) → mean
-      difference, 95 % CI, two-sided p; effect size d_z = mean / sd of the seed-averaged
-      per-utterance differences; Holm–Bonferroni over all tests of a table.
+    * variant vs hybrid: paired differences per (seed, utterance) → ``bench.stats.
+      seeds_paired_test``: exact / Monte-Carlo sign-flip test on the seed-averaged per-utterance
+      differences (about these trained models), BCa CI, d_z; Holm–Bonferroni over all tests of a
+      table; a row is significant only if Holm rejects *and* every seed agrees in sign; the
+      seed-level exact test (p ≥ 2 / 2^S) says whether the claim generalises over seeds.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from bench.leaderboard import load_visible
 from bench.metrics import get_metric, metric_names
 from bench.results import atomic_write_text
-from bench.stats import BOOTSTRAP_RESAMPLES, hierarchical_paired_bootstrap, paired_bootstrap
+from bench.stats import format_p, paired_test, seeds_paired_test
 
 RESULTS_ROOT = Path(__file__).resolve().parents[1] / "results"
 ALPHA = 0.05
@@ -95,7 +96,7 @@ def seed_means(data: dict[str, Any], variant: str, seeds: list[int], metric: str
 def paired_vs(
     data: dict[str, Any], variant: str, ref: str, seeds: list[int], metric: str
 ) -> dict[str, Any] | None:
-    """Two-level (seed × utterance) paired bootstrap of variant − reference.
+    """Seed × utterance paired test of variant − reference (:func:`bench.stats.seeds_paired_test`).
 
     Seeds are paired by index (seed s of the variant with seed s of the reference: same data
     order, same initialisation seed); utterances by id.
@@ -114,7 +115,7 @@ def paired_vs(
         return None
     ids = sorted(common)
     diffs = [[da[i] - db[i] for i in ids] for da, db in zip(per_seed_a, per_seed_b, strict=True)]
-    res = hierarchical_paired_bootstrap(diffs)
+    res = seeds_paired_test(diffs)
     res["seed_diffs"] = res.pop("seed_means")
     res.update({"n_utterances": len(ids), "n_seeds": len(per_seed_a)})
     return res
@@ -133,15 +134,9 @@ def holm(pvalues: list[float | None]) -> list[bool]:
     return reject
 
 
-def fmt_p(p: float | None) -> str:
-    """A bootstrap p-value; 0 means "below the resolution of the resamples"."""
-    if p is None:
-        return "—"
-    return f"< {1 / BOOTSTRAP_RESAMPLES:.4f}" if p == 0 else f"{p:.4f}"
-
-
-def _p_phrase(p: float | None) -> str:
-    return fmt_p(p) if p == 0 else f"= {fmt_p(p)}"
+def fmt_p(r: dict[str, Any]) -> str:
+    """A test's p-value, never below the smallest value its design can reach."""
+    return format_p(r.get("p_value"), r.get("p_min"))
 
 
 def _fmt(v: float | None, metric: str) -> str:
@@ -183,23 +178,28 @@ def test_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> t
             records.append((v, m, paired_vs(data, v, "hybrid", seeds, m)))
     reject = holm([r[2]["p_value"] if r[2] else None for r in records])
     lines = [
-        "| variant − hybrid | metric | mean diff | 95 % CI | p | d_z | per-seed diffs | "
-        "significant (Holm) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| variant − hybrid | metric | n | mean diff | 95 % CI | p (utterances) | d_z | "
+        "per-seed diffs | p (seeds) | significant (Holm, seeds agree) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     out = []
     for (v, m, r), rej in zip(records, reject, strict=True):
         if r is None:
-            lines.append(f"| {LABEL[v]} | {m} | — | — | — | — | — | — |")
+            lines.append(f"| {LABEL[v]} | {m} | 0 | — | — | — | — | — | — | — |")
             continue
         ci = r["ci95"] or [float("nan")] * 2
         better = (r["mean_diff"] > 0) == get_metric(m).higher_is_better
-        verdict = ("yes: " + ("variant better" if better else "hybrid better")) if rej else "no"
+        rej = bool(rej and r["seeds_agree"])
+        scope = "over seeds" if r["verdict"] == "generalises over seeds" else "these seeds"
+        verdict = (
+            f"yes ({scope}): " + ("variant better" if better else "hybrid better") if rej else "no"
+        )
         dz = r.get("effect_size_dz")
         lines.append(
-            f"| {LABEL[v]} | {m} | {_fmt(r['mean_diff'], m)} | [{_fmt(ci[0], m)}, "
-            f"{_fmt(ci[1], m)}] | {fmt_p(r['p_value'])} | {'—' if dz is None else f'{dz:.2f}'} | "
-            f"{', '.join(_fmt(x, m) for x in r['seed_diffs'])} | {verdict} |"
+            f"| {LABEL[v]} | {m} | {r['n']} | {_fmt(r['mean_diff'], m)} | [{_fmt(ci[0], m)}, "
+            f"{_fmt(ci[1], m)}] | {fmt_p(r)} | {'—' if dz is None else f'{dz:.2f}'} | "
+            f"{', '.join(_fmt(x, m) for x in r['seed_diffs'])} | {fmt_p(r['seed_level'])} | "
+            f"{verdict} |"
         )
         out.append(
             {
@@ -485,12 +485,12 @@ def codec2_comparison(data: dict[str, Any], seeds: list[int]) -> tuple[str, list
                     continue
                 a = np.mean([[p[i] for i in ids] for p in per], axis=0)
                 b = np.array([c2[i] for i in ids])
-                r = paired_bootstrap(a, b)
+                r = paired_test(a, b)
                 ci = r["ci95"] or [float("nan")] * 2
                 lines.append(
                     f"| {name} | {_nominal(data, key):.0f} | {slug} | {len(ids)} | {m} | "
                     f"{a.mean():.3f} | {b.mean():.3f} | {r['mean_diff']:+.3f} | "
-                    f"[{ci[0]:+.3f}, {ci[1]:+.3f}] | {fmt_p(r['p_value'])} |"
+                    f"[{ci[0]:+.3f}, {ci[1]:+.3f}] | {fmt_p(r)} |"
                 )
                 recs.append({"codec": name, "set": slug, "metric": m, "taae": float(a.mean()),
                              "codec2": float(b.mean()), **r})  # fmt: skip
@@ -598,7 +598,7 @@ def _verdict_lines(tests: list[dict[str, Any]], variants: list[str]) -> list[str
             continue
         parts = [
             f"{t['metric']} ({'variant' if t['variant_better'] else 'hybrid'} better by "
-            f"{abs(t['mean_diff']):.3g}, p {_p_phrase(t['p_value'])})"
+            f"{abs(t['mean_diff']):.3g}, {fmt_p(t)})"
             for t in sig
         ]
         out.append(f"- **{LABEL[v]} vs FSQ hybrid**: significant on " + "; ".join(parts) + ".")
@@ -685,14 +685,17 @@ def write_report(results_root: Path, runs_root: Path | None = None) -> Path:
         f"- **Evaluation**: {', '.join(f'`{s}` ({n_utt[s]} utterances)' for s in slugs)} — "
         f"{sum(n_utt.values())} utterances of unseen speakers in all, device `{device}`, every "
         "metric from `python -m bench run`.\n"
-        "- **Statistics**: per run, mean and 95 % bootstrap CI over utterances (table at the end); "
-        "across seeds, mean ± sd of the per-seed means; variant vs hybrid, a **two-level paired "
-        f"bootstrap** ({BOOTSTRAP_RESAMPLES} resamples) of the per-(seed, utterance) differences "
-        "that resamples training seeds and utterances, so both sources of variation enter the "
-        "95 % CI and the two-sided p; effect size d_z = mean / sd of the seed-averaged "
-        "per-utterance differences; significance "
-        f"after Holm–Bonferroni correction over all tests of a table at α = {ALPHA}. The per-seed "
-        "differences are listed so seed-to-seed consistency can be read directly.\n"
+        "- **Statistics** (`bench.stats`, all from `scipy.stats`): per run, mean and 95 % BCa "
+        "bootstrap CI over utterances (table at the end); across seeds, mean ± sd of the "
+        "per-seed means; variant vs hybrid, a **sign-flip permutation test** of the "
+        "seed-averaged per-utterance differences (exact up to 17 utterances, else 20,000 "
+        "Monte-Carlo resamples; a p at the design's floor is printed as such), BCa CI of the "
+        "mean difference, effect size d_z = mean / sd; significance after Holm–Bonferroni "
+        f"over all tests of a table at α = {ALPHA}, and only when every seed agrees in sign. "
+        "That is inference about *these trained models*; whether a difference generalises over "
+        "training seeds is the seed-level exact sign-flip test on the per-seed means, whose "
+        "smallest reachable p is 2 / 2^S (0.25 with 3 seeds: no claim over seeds is possible "
+        "with fewer than 6).\n"
     )
     md.append(config_diff_table(study) + "\n")
     md.append("## Quantization gap (does the bottleneck limit quality?)\n")
