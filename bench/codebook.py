@@ -15,8 +15,8 @@ the same amount for the same number of frames) and the sum of the *marginal* ent
 finest units (``marginal_entropy_bps``: FSQ dimensions, RVQ stages, codebooks; an upper bound on the
 joint). ``distinct_frames`` counts distinct whole-frame codes; a codec whose frames take fewer than
 :data:`COLLAPSE_RATIO` × min(frames seen, codes possible) distinct values (with at least
-:data:`COLLAPSE_MIN_FRAMES` frames seen) is flagged ``collapsed`` — it repeats a few codes, which no amount of data would fix, unlike
-``undersampled``.
+:data:`COLLAPSE_MIN_FRAMES` frames seen) is flagged ``collapsed``: it repeats a few codes, which
+no amount of data would fix, unlike ``undersampled``.
 
 The plug-in entropy of a codebook is biased low when the number of frames is not much larger than
 the codebook (it can never exceed log2(frames)); such codebooks are flagged ``undersampled`` (fewer
