@@ -1,8 +1,10 @@
 """``results/LEADERBOARD.md`` and the rate–distortion plot, generated only from result files.
 
-One table per dataset, one row per codec; every metric as mean ± half-width of the 95 %
-bootstrap CI, with the number of scored utterances and of failures. Codecs flagged test-only
-(random init) are never shown. Paper-reported figures live in a separate table labelled *reported*.
+One table per dataset, one row per codec; every metric as mean ± half-width of its 95 % BCa CI
+over the utterances that every codec of the table scored (:mod:`bench.compare`), with that ``n`` in
+the column header and each codec's failures counted with their reasons. Bitrate is the payload
+rate for every codec. Codecs flagged test-only (random init) are never shown. Paper-reported
+figures live in a separate table labelled *reported*.
 """
 
 from __future__ import annotations
@@ -10,7 +12,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.compare import Comparison, compare
 from bench.results import atomic_write_text, find_results, load_result
+
+#: One bit account for every codec (printed once above the tables).
+PAYLOAD_DEFINITION = (
+    "*payload bps* is one bit account for every codec: the codec's own payload bytes actually "
+    "produced per second of audio for byte-stream codecs (Opus audio packets without the Ogg "
+    "container, Codec 2 bit-packed frames, Lyra packets), and frame_rate × Σ log2(codebook "
+    "size) for fixed-length token codecs; *entropy bps* is frame_rate × the plug-in entropy of "
+    "whole frames (what an ideal entropy coder of i.i.d. frames would need; biased low when "
+    "frames are few)."
+)
+
+
+def payload_bps(result: dict[str, Any]) -> float | None:
+    """The payload bitrate of a result (``None`` for codecs without a bitstream)."""
+    b = result["bitrate"]
+    if b.get("payload_bps") is not None:
+        return float(b["payload_bps"])
+    if b.get("bytes_bps") is not None:  # result files older than the payload account
+        return float(b["bytes_bps"])
+    return float(b["nominal_bps"]) if b.get("nominal_bps") else None
 
 #: Figures reported by the TAAE paper on LibriSpeech test-clean (Parker et al. 2024, Table 2 as
 #: quoted in DESIGN.md §2). Never mixed with measured rows.
@@ -57,48 +80,47 @@ def load_visible(results_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
-def dataset_table(results: list[dict[str, Any]]) -> str:
-    """Markdown table for results on one dataset, sorted by nominal bitrate."""
+def dataset_table(results: list[dict[str, Any]], comp: Comparison | None = None) -> str:
+    """Markdown table for results on one dataset on common utterances, sorted by payload bps."""
     from tabulate import tabulate
 
-    metric_names: list[str] = []
+    comp = comp or compare(results)
     labels: dict[str, str] = {}
     for r in results:
         for m, d in r["metrics"].items():
-            if m not in metric_names:
-                metric_names.append(m)
+            if m not in labels:
                 arrow = "↑" if d["higher_is_better"] else "↓"
                 unit = f" ({d['unit']})" if d["unit"] else ""
-                labels[m] = f"{d['label']}{unit} {arrow}"
+                labels[m] = f"{d['label']}{unit} {arrow} n={len(comp.common[m])}"
     rows = []
-    for r in sorted(results, key=lambda r: (r["bitrate"]["nominal_bps"], r["codec"]["name"])):
-        b = r["bitrate"]
-        real = b.get("bytes_bps") if b.get("bytes_bps") is not None else b.get("entropy_bps")
-        cb = r.get("codebook")
-        mark = "*" if b.get("bytes_bps") is None and cb and cb.get("undersampled") else ""
-        tp = r["throughput"]
+    for r in sorted(results, key=lambda r: (payload_bps(r) or 0.0, r["codec"]["name"])):
+        name = r["codec"]["name"]
+        bps = payload_bps(r)
+        cb = r.get("codebook") or {}
+        ent = cb.get("frame_entropy_bps", cb.get("entropy_bps"))
+        flags = "".join(
+            [" (collapsed)" if cb.get("collapsed") else "", "*" if cb.get("undersampled") else ""]
+        )
         counts = r["counts"]
+        failed = counts["failed"] + counts["partial"]
+        summ = comp.summary[name]
         rows.append(
             [
-                r["codec"]["name"],
-                f"{b['nominal_bps']:.0f}",
-                f"{real:.0f}{mark}" if real is not None else "—",
-                *[_fmt(r["summary"].get(m), _digits(m)) for m in metric_names],
-                f"{cb['mean_used_fraction']:.1%} / {cb['normalized_entropy']:.2f}" if cb else "—",
-                f"{tp['encode_xrt']:.1f} / {tp['decode_xrt']:.1f}" if tp.get("encode_xrt") else "—",
-                counts["ok"] + counts["partial"],
-                counts["failed"] + counts["partial"],
+                f"{name} †" if failed else name,
+                f"{bps:.0f}" if bps else "—",
+                f"{ent:.0f}{flags}" if ent is not None else "—",
+                *[_fmt(summ.get(m), _digits(m)) for m in comp.metrics],
+                f"{cb['mean_used_fraction']:.1%}" if cb.get("mean_used_fraction") else "—",
+                f"{counts['ok']} / {failed}",
             ]
         )
     headers = [
         "codec",
-        "nominal bps",
-        "measured bps",
-        *[labels[m] for m in metric_names],
-        "codebook used / norm. entropy",
-        "enc / dec × RT",
-        "n",
-        "fail",
+        "payload bps",
+        "entropy bps",
+        *[labels[m] for m in comp.metrics],
+        "codebook used",
+        "ok / failed",
     ]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -127,16 +149,20 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
         "# Leaderboard",
         "",
         "Generated by `python -m bench leaderboard` from the result files in `results/`; do not "
-        "edit by hand. Each cell is the mean over utterances ± half-width of its 95 % bootstrap "
-        "CI (2,000 resamples). *measured bps* is the byte rate for byte-stream codecs (Opus, "
-        "container included) and the entropy bitrate of the emitted codes for token codecs. "
-        "*codebook used* is the mean fraction of codebook entries seen; *norm. entropy* is "
-        "Σ H_k / Σ log2 N_k. × RT = seconds of audio per second of wall-clock (batch 1). "
-        "*fail* counts utterances with any failure (never scored). Metric definitions: README.md.",
+        "edit by hand. Within a dataset every codec is scored on the same utterances: each "
+        "metric's mean ± half-width of its 95 % BCa bootstrap CI covers the utterances that "
+        "*every* codec of the table scored for that metric (n in the column header). "
+        + PAYLOAD_DEFINITION
+        + " *codebook used* is the mean fraction of codebook entries seen. *ok / failed* counts "
+        "utterances; failed and partial ones are never scored, and a codec with any is marked † "
+        "with its reasons below the table. Speed is not shown here: it is measured by "
+        "`python -m bench throughput` with nothing else on the cores (the run tables time "
+        "codecs while metric workers share the CPU). Metric definitions: README.md.",
         "",
     ]
     for slug in sorted(by_ds):
         rs = by_ds[slug]
+        comp = compare(rs)
         ds = rs[0]["dataset"]
         devices = sorted({r["provenance"]["device"] for r in rs})
         commits = sorted({(r["provenance"]["git"].get("commit") or "unknown")[:10] for r in rs})
@@ -146,9 +172,16 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
             f"Source: `{ds['source']}`; ids sha256 `{ds['ids_sha256'][:16]}`; "
             f"device: {', '.join(devices)}; commits: {', '.join(commits)}.",
             "",
-            dataset_table(rs),
+            dataset_table(rs, comp),
             "",
         ]
+        for name in sorted(comp.failures):
+            reasons = comp.failures[name]
+            if reasons:
+                text = "; ".join(f"{n} × {why}" for why, n in reasons.most_common(4))
+                lines.append(f"- † `{name}`: {text}")
+        if any(comp.failures.values()):
+            lines.append("")
         by_text: dict[str, list[str]] = {}
         for r in sorted(rs, key=lambda r: r["codec"]["name"]):
             if r["codec"].get("caveat"):
@@ -159,8 +192,14 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
         if any((r.get("codebook") or {}).get("undersampled") for r in rs):
             notes.append(
                 "- `*` fewer than 10 frames per codebook entry were seen: the plug-in entropy "
-                "bitrate is biased low (at most log2(frames) bits per frame); per-dimension level "
-                "usage in the result file is the reliable statistic."
+                "bitrate is biased low (at most log2(frames) bits per frame); the marginal "
+                "entropies in the result file (per FSQ dimension / RVQ stage) are the reliable "
+                "statistic."
+            )
+        if any((r.get("codebook") or {}).get("collapsed") for r in rs):
+            notes.append(
+                "- *(collapsed)*: fewer than 10 % of min(frames seen, codes possible) distinct "
+                "frame codes — the codec repeats a few codes, which more data would not fix."
             )
         if notes:
             lines += [*notes, ""]
@@ -181,17 +220,18 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
 
 
 def plot_rate_distortion(results: list[dict[str, Any]], path: Path) -> None:
-    """PESQ-WB and STOI against bitrate (log scale) for one dataset's results."""
+    """PESQ-WB and STOI against payload bitrate (log scale), on common utterances."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    comp = compare(results)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, metric in zip(axes, ("pesq_wb", "stoi"), strict=True):
         for r in results:
-            s = r["summary"].get(metric)
-            bps = r["bitrate"].get("bytes_bps") or r["bitrate"]["nominal_bps"]
+            s = comp.summary[r["codec"]["name"]].get(metric)
+            bps = payload_bps(r)
             if not s or s.get("mean") is None or not bps:
                 continue
             ci = s.get("ci95") or [s["mean"], s["mean"]]
@@ -210,8 +250,9 @@ def plot_rate_distortion(results: list[dict[str, Any]], path: Path) -> None:
                 textcoords="offset points",
             )
         ax.set_xscale("log")
-        ax.set_xlabel("bitrate (bps): bytes for byte-stream codecs, nominal for token codecs")
-        ax.set_ylabel({"pesq_wb": "PESQ-WB (MOS-LQO)", "stoi": "STOI"}[metric])
+        ax.set_xlabel("payload bitrate (bps)")
+        n = len(comp.common.get(metric, []))
+        ax.set_ylabel({"pesq_wb": "PESQ-WB (MOS-LQO)", "stoi": "STOI"}[metric] + f", n = {n}")
         ax.grid(True, alpha=0.3)
     ds = results[0]["dataset"]
     fig.suptitle(f"{ds['name']} ({ds['num_utterances']} utterances), mean ± 95 % CI")
@@ -232,7 +273,7 @@ def write_leaderboard(results_dir: Path) -> list[Path]:
     for r in results:
         by_ds.setdefault(r["dataset"]["slug"], []).append(r)
     for slug, rs in by_ds.items():
-        if any(r["bitrate"]["nominal_bps"] > 0 for r in rs):
+        if any((payload_bps(r) or 0) > 0 for r in rs):
             p = results_dir / "plots" / f"rate_distortion_{slug}.png"
             plot_rate_distortion(rs, p)
             plots[slug] = str(p.relative_to(results_dir))

@@ -13,9 +13,18 @@ GOLDEN = Path(__file__).parent / "golden" / "leaderboard.md"
 
 
 def _result(name: str, bps: float, pesq: float, *, pretrained: bool = True,
-            bytes_bps: float | None = None) -> dict[str, Any]:  # fmt: skip
+            bytes_bps: float | None = None,
+            pesq_values: list[float | None] | None = None) -> dict[str, Any]:  # fmt: skip
     metric = {"label": "PESQ-WB", "unit": "MOS-LQO", "higher_is_better": True}
     stoi = {"label": "STOI", "unit": "", "higher_is_better": True}
+    pesqs = pesq_values or [pesq - 0.1, pesq, pesq + 0.1]
+    utts = []
+    for i, v in enumerate(pesqs):
+        rec: dict[str, Any] = {"id": f"u{i}", "status": "ok", "metrics": {"pesq_wb": v, "stoi": 0.9}}
+        if v is None:
+            rec = {"id": f"u{i}", "status": "failed", "stage": "codec", "error": "boom"}
+        utts.append(rec)
+    failed = sum(v is None for v in pesqs)
     return {
         "schema": SCHEMA_VERSION,
         "codec": {"name": name, "pretrained": pretrained, "nominal_bps": bps},
@@ -34,9 +43,9 @@ def _result(name: str, bps: float, pesq: float, *, pretrained: bool = True,
         "bitrate": {"nominal_bps": bps, "entropy_bps": None, "bytes_bps": bytes_bps},
         "codebook": None,
         "throughput": {"encode_xrt": 10.0, "decode_xrt": 20.0},
-        "counts": {"ok": 3, "partial": 0, "failed": 0},
+        "counts": {"ok": 3 - failed, "partial": 0, "failed": failed},
         "provenance": {"device": "cpu (2 threads, x86_64)", "git": {"commit": "0123456789abcdef"}},
-        "utterances": [],
+        "utterances": utts,
     }
 
 
@@ -68,3 +77,21 @@ def test_random_init_codecs_never_reach_the_leaderboard(tmp_path: Path) -> None:
     assert "taae_fsq_random" not in text
     assert "opus@6kbps" in measured and "4.64 ± 0.10" in measured
     assert "4.73" in reported and "4.73" not in measured  # paper figures only in their own table
+
+
+def test_every_codec_is_scored_on_the_utterances_all_codecs_scored(tmp_path: Path) -> None:
+    # "broken" fails on the hardest utterance (u0); averaging the others over all three would
+    # hide that, so every row of the table covers u1 and u2 only, and n says so
+    atomic_write_json(
+        tmp_path / "default" / "good.json", _result("good", 700, 0, pesq_values=[1.0, 2.0, 3.0])
+    )
+    atomic_write_json(
+        tmp_path / "default" / "broken.json",
+        _result("broken", 600, 0, pesq_values=[None, 2.2, 3.2]),
+    )
+    write_leaderboard(tmp_path)
+    text = (tmp_path / "LEADERBOARD.md").read_text()
+    assert "n=2" in text
+    row = {line.split("|")[1].strip(): line for line in text.splitlines() if "|" in line}
+    assert "2.50" in row["good"] and "2.70" in row["broken †"]
+    assert "1 × failed at codec: boom" in text
