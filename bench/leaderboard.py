@@ -35,6 +35,7 @@ def payload_bps(result: dict[str, Any]) -> float | None:
         return float(b["bytes_bps"])
     return float(b["nominal_bps"]) if b.get("nominal_bps") else None
 
+
 #: Figures reported by the TAAE paper on LibriSpeech test-clean (Parker et al. 2024, Table 2 as
 #: quoted in DESIGN.md §2). Never mixed with measured rows.
 REPORTED: list[dict[str, Any]] = [

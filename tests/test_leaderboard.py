@@ -20,7 +20,8 @@ def _result(name: str, bps: float, pesq: float, *, pretrained: bool = True,
     pesqs = pesq_values or [pesq - 0.1, pesq, pesq + 0.1]
     utts = []
     for i, v in enumerate(pesqs):
-        rec: dict[str, Any] = {"id": f"u{i}", "status": "ok", "metrics": {"pesq_wb": v, "stoi": 0.9}}
+        rec: dict[str, Any] = {"id": f"u{i}", "status": "ok"}
+        rec["metrics"] = {"pesq_wb": v, "stoi": 0.9}
         if v is None:
             rec = {"id": f"u{i}", "status": "failed", "stage": "codec", "error": "boom"}
         utts.append(rec)
