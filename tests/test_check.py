@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from audiocodecs import Codec, get_codec
+import torch
+
+from audiocodecs import Codec, CodecError, get_codec
+from audiocodecs.opus import Opus
+from audiocodecs.passthrough import Passthrough
 from bench.check import run_check, update_baselines
 from bench.data import folder_dataset
 from tests.test_runner import NoisyPassthrough
@@ -52,3 +57,95 @@ def test_gate_fails_when_a_baselined_codec_cannot_run(tmp_path: Path, speech_fol
 def test_gate_without_baselines_fails_loudly(tmp_path: Path) -> None:
     ok, report = run_check(tmp_path / "empty", workers=0)
     assert not ok and "--update" in report
+
+
+# ----------------------------------------------------------------------------- planted faults
+class LatePassthrough(Passthrough):
+    """Passthrough whose output arrives ``ms`` late (a broken delay compensation)."""
+
+    def __init__(self, ms: float = 10.0) -> None:
+        super().__init__(16000)
+        self.shift = int(16 * ms)
+
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.pad(super()._decode(codes), (self.shift, 0))
+
+
+class SilentPassthrough(Passthrough):
+    """Returns silence: degenerate output, recorded as failures of the codec."""
+
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(super()._decode(codes))
+
+
+class FailingOnLongest(Passthrough):
+    """Raises on inputs longer than ``limit`` samples (a failure count that rises)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(16000)
+        self.limit = limit
+
+    def _encode(self, wav: torch.Tensor) -> torch.Tensor:
+        if wav.shape[-1] > self.limit:
+            raise CodecError("planted failure")
+        return super()._encode(wav)
+
+
+def _named_factory(make: Callable[[], Codec]) -> Callable[[str], Codec]:
+    def factory(name: str) -> Codec:
+        codec = make()
+        codec.name = name
+        return codec
+
+    return factory
+
+
+def _gate(tmp_path: Path, speech_folder: Path, base: Callable[[], Codec], name: str,
+          planted: Callable[[], Codec]) -> tuple[bool, str]:  # fmt: skip
+    folder = tmp_path / "baselines"
+    update_baselines(folder, [name], workers=0, dataset=folder_dataset(speech_folder),
+                     metrics=METRICS, factory=_named_factory(base))  # fmt: skip
+    ok, report = run_check(folder, workers=0, factory=_named_factory(base))
+    assert ok, f"the unchanged codec must pass:\n{report}"
+    return run_check(folder, workers=0, factory=_named_factory(planted))
+
+
+def _failed_rows(report: str) -> list[str]:
+    return [line.split("|")[2].strip() for line in report.splitlines() if "| FAIL" in line]
+
+
+def test_gate_catches_opus_2_kbps_over_target(tmp_path: Path, speech_folder: Path) -> None:
+    ok, report = _gate(tmp_path, speech_folder, lambda: Opus(6000), "opus@6kbps",
+                       lambda: Opus(8000))  # fmt: skip
+    assert not ok and "payload bps" in _failed_rows(report), report
+
+
+def test_gate_catches_a_codec_10_ms_late(tmp_path: Path, speech_folder: Path) -> None:
+    ok, report = _gate(tmp_path, speech_folder, lambda: Passthrough(16000), "passthrough",
+                       LatePassthrough)  # fmt: skip
+    assert not ok and "sisdr" in _failed_rows(report), report
+
+
+def test_gate_catches_added_noise(tmp_path: Path, speech_folder: Path) -> None:
+    ok, report = _gate(tmp_path, speech_folder, lambda: Passthrough(16000), "passthrough",
+                       lambda: NoisyPassthrough(level=1e-3))  # fmt: skip
+    assert not ok and {"sisdr", "mel"} <= set(_failed_rows(report)), report
+
+
+def test_gate_catches_a_codec_that_returns_silence(tmp_path: Path, speech_folder: Path) -> None:
+    ok, report = _gate(tmp_path, speech_folder, lambda: Passthrough(16000), "passthrough",
+                       lambda: SilentPassthrough(16000))  # fmt: skip
+    rows = _failed_rows(report)
+    assert not ok and "failed utterances" in rows and "sisdr n" in rows, report
+
+
+def test_gate_catches_an_implausible_improvement(tmp_path: Path, speech_folder: Path) -> None:
+    ok, report = _gate(tmp_path, speech_folder, lambda: NoisyPassthrough(level=0.02), "noisy",
+                       lambda: Passthrough(16000))  # fmt: skip
+    assert not ok and "pesq_wb" in _failed_rows(report), report
+
+
+def test_gate_catches_a_rising_failure_count(tmp_path: Path, speech_folder: Path) -> None:
+    ok, report = _gate(tmp_path, speech_folder, lambda: Passthrough(16000), "passthrough",
+                       lambda: FailingOnLongest(limit=1))  # fmt: skip
+    assert not ok and "failed utterances" in _failed_rows(report), report

@@ -48,7 +48,7 @@ def test_intrusive_metric_is_at_its_best_on_identity(name: str) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_metric_declares_its_contract(name: str) -> None:
     m = get_metric(name)
-    assert m.label and m.definition and m.check_tolerance > 0
+    assert m.label and m.definition
     assert m.sample_rate == 16000
 
 

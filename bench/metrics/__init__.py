@@ -29,7 +29,6 @@ class Metric:
         higher_is_better: direction, declared once here and used by tables, plots and ``check``.
         fn: ``fn(reference, decoded, device) -> float``.
         definition: the exact definition, quoted in the README and in result files.
-        check_tolerance: how far (absolute, bad direction) ``bench check`` lets the mean move.
         intrusive: ``False`` for reference-free metrics (the MOS predictor scores ``decoded`` only).
         sample_rate: rate the metric is defined at.
     """
@@ -40,7 +39,6 @@ class Metric:
     higher_is_better: bool
     fn: Callable[[np.ndarray, np.ndarray, str], float]
     definition: str
-    check_tolerance: float
     intrusive: bool = True
     sample_rate: int = METRIC_SAMPLE_RATE
 
@@ -56,7 +54,6 @@ class Metric:
             "unit": self.unit,
             "higher_is_better": self.higher_is_better,
             "definition": self.definition,
-            "check_tolerance": self.check_tolerance,
             "intrusive": self.intrusive,
             "sample_rate": self.sample_rate,
         }

@@ -88,7 +88,6 @@ register_metric(
         higher_is_better=True,
         fn=dnsmos_ovrl,
         definition=DEFINITION,
-        check_tolerance=0.1,
         intrusive=False,
     )
 )

@@ -34,6 +34,5 @@ register_metric(
         higher_is_better=True,
         fn=pesq_wb,
         definition=DEFINITION,
-        check_tolerance=0.1,
     )
 )

@@ -33,6 +33,5 @@ register_metric(
         higher_is_better=True,
         fn=si_sdr,
         definition=DEFINITION,
-        check_tolerance=0.5,
     )
 )

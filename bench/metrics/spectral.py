@@ -91,7 +91,6 @@ register_metric(
         higher_is_better=False,
         fn=mel_distance,
         definition=MEL_DEFINITION,
-        check_tolerance=0.05,
     )
 )
 
@@ -145,6 +144,5 @@ register_metric(
         higher_is_better=False,
         fn=stft_distance,
         definition=STFT_DEFINITION,
-        check_tolerance=0.05,
     )
 )

@@ -34,6 +34,5 @@ register_metric(
         higher_is_better=True,
         fn=stoi,
         definition=DEFINITION,
-        check_tolerance=0.01,
     )
 )
