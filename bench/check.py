@@ -25,7 +25,7 @@ from typing import Any
 
 from audiocodecs import Codec, CodecUnavailable, get_codec
 from bench.data import Dataset, get_dataset
-from bench.metrics import get_metric, metric_names
+from bench.metrics import metric_names
 from bench.results import load_result, safe_name
 from bench.runner import RunOptions, make_pool, run_built_codec
 
