@@ -192,6 +192,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_weights(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from audiocodecs.weights import install, specs
+
+    if args.weights_cmd == "install":
+        spec, status = install(args.file, args.as_label)
+        print(f"installed {spec.label} at {spec.path}: {status}")
+        return 0
+    rows = []
+    all_ok = True
+    for s in specs():
+        ok, status = s.check()
+        all_ok &= ok
+        rows.append([s.label, s.codecs, str(s.path), status])
+    print(tabulate(rows, headers=["weights", "codecs", "expected at", "status"], tablefmt="github"))
+    return 0 if all_ok or not args.strict else 1
+
+
 def cmd_throughput(args: argparse.Namespace) -> int:
     from bench.throughput import measure, throughput_table
 
@@ -312,6 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--update", action="store_true", help="write new baselines instead of checking")
     c.add_argument("--codecs", help="with --update: which codecs (default: the existing baselines)")
     c.set_defaults(func=cmd_check)
+
+    w = sub.add_parser(
+        "weights", help="list pretrained weight files (place, URL, checksum) or install one"
+    )
+    w.add_argument("--strict", action="store_true", help="exit 1 if any file is absent or bad")
+    wsub = w.add_subparsers(dest="weights_cmd")
+    wi = wsub.add_parser("install", help="verify a downloaded weight file and copy it into place")
+    wi.add_argument("file", help="the downloaded file")
+    wi.add_argument(
+        "--as", dest="as_label", help="which weight file it is (default: by checksum or name)"
+    )
+    w.set_defaults(func=cmd_weights)
 
     t = sub.add_parser("throughput", help="encode/decode speed (× real time) and peak memory")
     t.add_argument("--codecs", required=True, help="comma-separated codec names")
