@@ -42,7 +42,7 @@ class WeightSpec:
         """(usable, one-line status) of ``path`` (default: the expected place)."""
         p = path or self.path
         if not p.is_file():
-            return False, f"absent — fetch {self.url} and run `python -m bench weights install FILE`"
+            return False, f"absent — fetch {self.url}, then `python -m bench weights install FILE`"
         digest = file_sha256(p)
         if self.sha256 and digest != self.sha256:
             return False, f"SHA-256 {digest[:12]}… differs from the published {self.sha256[:12]}…"
@@ -52,7 +52,7 @@ class WeightSpec:
             )
         if self.sha256 or self.sha256_prefix:
             return True, f"ok (SHA-256 {digest[:12]}… matches the published checksum)"
-        return True, f"present (no published checksum; SHA-256 {digest[:12]}… is recorded in results)"
+        return True, f"present (no published checksum; SHA-256 {digest[:12]}… goes into results)"
 
 
 def specs() -> list[WeightSpec]:
