@@ -14,6 +14,7 @@ RESULTS_DIR = REPO_ROOT / "results"
 DEFAULT_CODECS = (
     "passthrough",
     "codec2@700",
+    "lyra@3.2kbps",
     "opus@6kbps",
     "opus@12kbps",
     "taae_fsq",
