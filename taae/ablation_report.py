@@ -601,7 +601,15 @@ def _verdict_lines(tests: list[dict[str, Any]], variants: list[str]) -> list[str
             f"{abs(t['mean_diff']):.3g}, {fmt_p(t)})"
             for t in sig
         ]
-        out.append(f"- **{LABEL[v]} vs FSQ hybrid**: significant on " + "; ".join(parts) + ".")
+        scope = (
+            "generalises over training seeds (seed-level test)"
+            if all(t["verdict"] == "generalises over seeds" for t in sig)
+            else f"for these {len(sig[0]['seed_diffs'])} trained seeds; the seed-level test "
+            f"cannot go below p = {sig[0]['seed_level']['p_min']:.3g}"
+        )
+        out.append(
+            f"- **{LABEL[v]} vs FSQ hybrid**: significant on " + "; ".join(parts) + f" — {scope}."
+        )
     return out
 
 
