@@ -95,6 +95,7 @@ class Codec(ABC):
     delay_samples: int = 0
     stream: ClassVar[str] = "tokens"
     pretrained: bool = True
+    test_only: bool = False  # set from the registry entry: never written into results/
 
     def __init__(self) -> None:
         self.device = torch.device("cpu")
@@ -131,6 +132,7 @@ class Codec(ABC):
             "delay_samples": self.delay_samples,
             "stream": self.stream,
             "pretrained": self.pretrained,
+            "test_only": self.test_only,
             **self.extra_config(),
         }
 

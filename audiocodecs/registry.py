@@ -117,10 +117,20 @@ def get_codec(name: str, device: str | None = None) -> Codec:
     reason = entry.availability()
     if reason is not None:
         raise CodecUnavailable(f"{name}: {reason}")
-    codec = entry.factory()
-    codec.name = name
-    if device is not None:
-        codec.to(device)
+    try:
+        codec = entry.factory()
+        codec.name = name
+        codec.test_only = entry.test_only
+        if device is not None:
+            codec.to(device)
+    except CodecUnavailable:
+        raise
+    except Exception as exc:  # corrupt weights, unsupported device …: the codec cannot run here
+        raise CodecUnavailable(
+            f"{name}: cannot be built here: {type(exc).__name__}: {str(exc)[:200]} "
+            "(check its weights with `python -m bench weights` / `python -m bench list`, "
+            "or use --device cpu)"
+        ) from exc
     return codec
 
 

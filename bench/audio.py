@@ -4,7 +4,9 @@ Policy (also in the README):
 - decoded with ``soundfile`` (WAV, FLAC, OGG, MP3 …), float32;
 - several channels → mean of the channels (downmix), noted in the record;
 - any other rate → 16 kHz with the project's one resampler (:mod:`audiocodecs.resample`), noted;
-- samples at |x| ≥ 0.999 are counted (``clipped_fraction``) and scored as they are;
+- samples at |x| ≥ 0.999 are counted (``clipped_fraction``) and scored as they are; float input
+  beyond full scale (|x| > 1) is refused (decoded audio is scored clamped to [-1, 1], so the
+  reference must live in the same range);
 - unreadable, empty, non-finite, silent or DC-only (AC peak below :data:`SILENCE_PEAK`) or
   too-short (< :data:`MIN_SECONDS`) files raise :class:`AudioError`, which the runner records as a
   per-utterance failure of the input (decoded output gets the same silence test in the runner, as a
@@ -70,6 +72,13 @@ def load_audio(path: str | Path) -> LoadedAudio:
     if channels > 1:
         notes.append(f"downmixed {channels}→1 channels (mean)")
     wav = data.mean(axis=1).astype(np.float32)
+    peak = float(np.max(np.abs(wav)))
+    if peak > 1.0:
+        # decoded audio is scored clamped to [-1, 1]; an over-full-scale reference would make
+        # even the identity codec lose (SI-SDR 16.7 dB, PESQ 3.29 seen): refuse, never rescale
+        raise AudioError(
+            f"over-full-scale input (peak {peak:.3f} > 1.0, float file): rescale it to [-1, 1]"
+        )
     clipped = float(np.mean(np.abs(wav) >= CLIP_LEVEL))
     if clipped > 0:
         notes.append(f"clipped input ({clipped:.2%} of samples at full scale), scored as is")

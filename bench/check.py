@@ -122,8 +122,15 @@ def run_check(
     pool = make_pool(workers)  # one metric pool for all baselines (workers start in seconds)
     try:
         for f in files:
-            base = load_result(f)
-            name = base["codec"]["name"]
+            try:
+                base = load_result(f)
+                name = base["codec"]["name"]
+                base["utterances"], base["summary"], base["counts"], base["dataset"]["name"]  # noqa: B018
+            except (ValueError, OSError, KeyError, TypeError) as exc:
+                all_ok = False
+                why = f"FAIL (malformed baseline {f}: {type(exc).__name__}: {exc})"
+                table.append([f.name, "—", "—", "—", "—", "—", why])
+                continue
             try:
                 cur = _rerun(base, factory, device, workers, work, pool)
             except (CodecUnavailable, KeyError, ValueError) as exc:

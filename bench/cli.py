@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.results import REPO_ROOT
@@ -28,6 +29,49 @@ class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
+def _count(minimum: int) -> Callable[[str], int]:
+    """argparse type: an integer ≥ ``minimum`` with a clear message otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be ≥ {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def check_device(spec: str) -> str:
+    """``spec`` if torch can run on it here, else a :class:`CliError` saying why (no traceback)."""
+    import torch
+
+    try:
+        dev = torch.device(spec)
+    except (RuntimeError, ValueError):
+        raise CliError(f"--device {spec!r} is not a torch device (cpu, cuda or cuda:N)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise CliError(f"--device {spec}: CUDA is not available on this machine (use cpu)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise CliError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif dev.type != "cpu":
+        raise CliError(f"--device {spec}: only cpu and cuda devices are supported")
+    return spec
+
+
 def _split(spec: str) -> list[str]:
     return [s.strip() for s in spec.split(",") if s.strip()]
 
@@ -43,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bench.metrics import parse_metrics
     from bench.runner import RunOptions, make_pool
 
+    check_device(args.device)
     metrics = parse_metrics(args.metrics)
     if args.codecs:
         names = _split(args.codecs)
@@ -95,11 +140,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_one(name: str, dataset, opts, pool) -> int:  # type: ignore[no-untyped-def]
     from audiocodecs import CodecUnavailable
-    from bench.runner import run_codec
+    from bench.runner import RunError, run_codec
 
     try:
         path = run_codec(name, dataset, opts, pool)
-    except CodecUnavailable as exc:
+    except (CodecUnavailable, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -174,8 +219,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from bench.leaderboard import write_leaderboard
+    from bench.leaderboard import load_visible, write_leaderboard
 
+    if not load_visible(Path(args.results)):
+        raise CliError(f"no result files under {args.results}; run `python -m bench run` first")
     for p in write_leaderboard(Path(args.results)):
         print(f"wrote {_rel(p)}")
     return 0
@@ -188,6 +235,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for p in update_baselines(Path(args.baselines), _split(args.codecs or ""), args.device):
             print(f"wrote {_rel(p)}")
         return 0
+    check_device(args.device)
     ok, report = run_check(Path(args.baselines), device=args.device)
     print(report)
     return 0 if ok else 1
@@ -215,6 +263,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
 def cmd_throughput(args: argparse.Namespace) -> int:
     from bench.throughput import measure, throughput_table
 
+    check_device(args.device)
     rows = []
     for name in _split(args.codecs):
         rows.append(
@@ -262,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench",
         description="Speech-codec benchmark: per-utterance metrics, bitrate, codebook use, "
-        "throughput; leaderboard and regression gate.",
+        "throughput; leaderboard and regression gate. Exit codes: 0 ok, 1 the run failed, "
+        "2 usage error. --debug (anywhere) or BENCH_DEBUG=1 shows the traceback behind an error.",
     )
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -282,13 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--data", help="local LibriSpeech test-clean folder (or env LIBRISPEECH_TEST_CLEAN)"
     )
-    r.add_argument("--limit", type=int, help="only the first N utterances (by id)")
-    r.add_argument("--max-seconds", type=float, help="only utterances at most this long")
+    r.add_argument("--limit", type=_count(1), help="only the first N utterances (by id)")
+    r.add_argument("--max-seconds", type=_positive_float, help="only utterances at most this long")
     r.add_argument("--metrics", help="comma-separated metric names (default: all)")
     r.add_argument("--device", default="cpu", help="torch device for the codec, e.g. cuda:0")
     r.add_argument(
         "--workers",
-        type=int,
+        type=_count(0),
         default=_default_workers(),
         help="metric worker processes (default: all cores; 0 = in this process)",
     )
@@ -307,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mg = sub.add_parser("merge", help="merge the shards of `run --shard I/N` into one result")
     mg.add_argument("--codecs", required=True, help="comma-separated codec names")
-    mg.add_argument("--shards", type=int, required=True, help="N, the number of shards")
+    mg.add_argument("--shards", type=_count(1), required=True, help="N, the number of shards")
     mg.add_argument("--dataset", default="default", help="as given to `run`")
     mg.add_argument("--data", help="as given to `run`")
     mg.add_argument("--limit", type=int, help="as given to `run`")
@@ -348,9 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("throughput", help="encode/decode speed (× real time) and peak memory")
     t.add_argument("--codecs", required=True, help="comma-separated codec names")
     t.add_argument("--device", default="cpu")
-    t.add_argument("--batch-size", type=int, default=1)
-    t.add_argument("--seconds", type=float, default=10.0, help="audio length per item")
-    t.add_argument("--repeats", type=int, default=3, help="timed repeats after one warm-up")
+    t.add_argument("--batch-size", type=_count(1), default=1)
+    t.add_argument("--seconds", type=_positive_float, default=10.0, help="audio length per item")
+    t.add_argument("--repeats", type=_count(1), default=3, help="timed repeats after one warm-up")
     t.add_argument("--out", help="also write the rows as JSON here")
     t.set_defaults(func=cmd_throughput)
 
@@ -368,7 +418,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def debug_enabled(argv: list[str] | None) -> bool:
+    """``--debug`` anywhere on the command line, or ``BENCH_DEBUG=1``."""
+    words = sys.argv[1:] if argv is None else argv
+    return "--debug" in words or os.environ.get("BENCH_DEBUG", "") not in ("", "0")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 ok, 1 the run failed (a codec could not run, a regression), 2 usage error."""
+    debug = debug_enabled(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    argv = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(argv)
     from audiocodecs import CodecUnavailable
     from bench.data import DatasetError
@@ -376,7 +437,23 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
-    except (CliError, DatasetError, RunError, CodecUnavailable, KeyError, ValueError) as exc:
+    except (CliError, DatasetError, KeyError, ValueError) as exc:
+        if debug:
+            raise
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"error: {msg}", file=sys.stderr)
         return 2
+    except (RunError, CodecUnavailable, OSError) as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line by default, the traceback on request
+        if debug:
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug or BENCH_DEBUG=1 "
+            "for the traceback)",
+            file=sys.stderr,
+        )
+        return 1

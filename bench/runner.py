@@ -132,6 +132,13 @@ def run_built_codec(
     ``pool`` is an existing metric pool to use; without one, a pool of ``opts.workers`` is started
     for this call and shut down at its end.
     """
+    from bench.results import REPO_ROOT
+
+    if codec.test_only and opts.out.resolve() == (REPO_ROOT / "results").resolve():
+        raise RunError(
+            f"{codec.name} is a test-only codec: its results never go into results/ "
+            "(pass --out to another folder)"
+        )
     journal = journal_for(opts, dataset, codec.name)
     if opts.fresh:
         journal.clear()
