@@ -80,7 +80,7 @@ LADDER: dict[str, tuple[str, str, int]] = {
     "@1000bps": ("4x729_1000bps", "4×3^6", 951),
 }
 LADDER_SUFFIXES = tuple(LADDER)
-SCALES = ("tiny", "small", "paper", "test")
+SCALES = ("tiny", "tinyspec", "small", "paper", "test")
 TEST_SCALE_PREFIX = "taae_test_"
 _MODE_TEXT = {
     "hybrid": "hybrid-trained",
