@@ -75,15 +75,47 @@ class Attention(nn.Module):
         self.k_norm = nn.LayerNorm(self.head_dim, eps=norm_eps)
         self.out = nn.Linear(dim, dim, bias=False)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """``x [B, T, C]`` → ``[B, T, C]``."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, window: int = 0) -> torch.Tensor:
+        """``x [B, T, C]`` → ``[B, T, C]``.
+
+        With ``window > 0`` and ``mask`` ``None`` the sliding window is applied blockwise: each
+        block of :data:`LOCAL_BLOCK` queries attends to its keys within ``±window`` only, so memory
+        grows linearly with ``T`` (the dense ``[T, T]`` mask and scores are never built). The
+        result equals the dense masked attention up to float rounding.
+        """
         b, t, c = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k = self.q_norm(q), self.k_norm(k)
         cos, sin = rope_tables(t, self.head_dim, self.rope_base, x.device)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        if mask is None and 0 < window < t - 1:
+            y = _local_attention(q, k, v, window)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
+
+
+#: Queries per block of the blockwise sliding-window attention (long inputs only).
+LOCAL_BLOCK = 256
+#: Sequences longer than this many tokens use the blockwise path (shorter: one dense mask).
+LOCAL_THRESHOLD = 2 * LOCAL_BLOCK
+
+
+def _local_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int
+) -> torch.Tensor:
+    """Sliding-window attention ``|i − j| ≤ window`` over ``[B, H, T, Dh]``, block by block."""
+    t = q.shape[2]
+    out = torch.empty_like(q)
+    for start in range(0, t, LOCAL_BLOCK):
+        end = min(t, start + LOCAL_BLOCK)
+        lo, hi = max(0, start - window), min(t, end + window)
+        qi = torch.arange(start, end, device=q.device)[:, None]
+        kj = torch.arange(lo, hi, device=q.device)[None, :]
+        out[:, :, start:end] = F.scaled_dot_product_attention(
+            q[:, :, start:end], k[:, :, lo:hi], v[:, :, lo:hi], attn_mask=(qi - kj).abs() <= window
+        )
+    return out
 
 
 class SwiGLU(nn.Module):
@@ -112,9 +144,9 @@ class Block(nn.Module):
         self.gamma1 = nn.Parameter(torch.full((cfg.dim,), cfg.layer_scale_init))
         self.gamma2 = nn.Parameter(torch.full((cfg.dim,), cfg.layer_scale_init))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, window: int = 0) -> torch.Tensor:
         """``x [B, T, C]`` → ``[B, T, C]``."""
-        x = x + self.gamma1 * self.attn(self.norm1(x), mask)
+        x = x + self.gamma1 * self.attn(self.norm1(x), mask, window)
         return x + self.gamma2 * self.mlp(self.norm2(x))
 
 
@@ -129,6 +161,11 @@ class Stack(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x [B, T, C]`` → ``[B, T, C]``."""
         if not len(self.blocks):
+            return x
+        if self.window > 0 and x.shape[1] > LOCAL_THRESHOLD:
+            # long input: blockwise local attention, memory linear in length
+            for block in self.blocks:
+                x = block(x, None, self.window)
             return x
         mask = sliding_window_mask(x.shape[1], self.window, x.device)
         for block in self.blocks:
