@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # pip (not uv/poetry): it takes torch/torchaudio from the machine's local wheel store (DESIGN.md §5).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,dac]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,dac,metrics]'
 	touch $(STAMP)
 
 setup: $(STAMP)

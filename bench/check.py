@@ -27,7 +27,7 @@ from typing import Any
 
 from audiocodecs import Codec, CodecUnavailable, get_codec
 from bench.data import Dataset, get_dataset
-from bench.metrics import metric_names
+from bench.metrics import default_metrics
 from bench.results import load_result, safe_name
 from bench.runner import RunOptions, make_pool, run_built_codec
 
@@ -186,7 +186,7 @@ def update_baselines(
     """(Re)write baselines for ``codecs`` (default: those already present, else the defaults).
 
     ``dataset`` defaults to the first :data:`CHECK_LIMIT` utterances of the embedded set, and
-    ``metrics`` to every registered metric.
+    ``metrics`` to the default (fast) metric set.
     """
     if not codecs:
         codecs = [load_result(f)["codec"]["name"] for f in _baseline_files(folder)]
@@ -201,7 +201,7 @@ def update_baselines(
             codec = factory(name)
             codec.to(device)
             opts = RunOptions(
-                metrics=metrics or metric_names(),
+                metrics=metrics or default_metrics(),
                 device=device,
                 workers=workers,
                 out=work,

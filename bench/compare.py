@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.stats import summarize
+from bench.stats import summarize, summarize_weighted
 
 
 def scored(result: dict[str, Any], metric: str) -> dict[str, float]:
@@ -25,6 +25,25 @@ def scored(result: dict[str, Any], metric: str) -> dict[str, float]:
         if v is not None and r.get("status") in ("ok", "partial"):
             out[r["id"]] = float(v)
     return out
+
+
+def weights(result: dict[str, Any], metric: str) -> dict[str, float]:
+    """``{utterance id: weight}`` of a weighted metric (WER: reference word count)."""
+    return {
+        r["id"]: float(r["weights"][metric])
+        for r in result.get("utterances", [])
+        if metric in (r.get("weights") or {})
+    }
+
+
+def summarize_metric(result: dict[str, Any], metric: str, ids: list[str]) -> dict[str, Any]:
+    """One codec's summary of ``metric`` over ``ids`` (weighted mean for weighted metrics)."""
+    s = scored(result, metric)
+    vals = [s[i] for i in ids]
+    if (result.get("metrics", {}).get(metric) or {}).get("weighted"):
+        w = weights(result, metric)
+        return summarize_weighted(vals, [w[i] for i in ids])
+    return summarize(vals)
 
 
 def failure_reasons(result: dict[str, Any]) -> Counter[str]:
@@ -75,6 +94,6 @@ def compare(results: list[dict[str, Any]]) -> Comparison:
         name = r["codec"]["name"]
         comp.failures[name] = failure_reasons(r)
         comp.summary[name] = {
-            m: summarize(list(comp.values(r, m))) for m in metrics if m in r["metrics"]
+            m: summarize_metric(r, m, comp.common[m]) for m in metrics if m in r["metrics"]
         }
     return comp

@@ -40,6 +40,11 @@ TRACKED_PACKAGES = (
     "encodec",
     "descript-audio-codec",
     "pycodec2",
+    "ai-edge-litert",
+    "pocketsphinx",
+    "jiwer",
+    "resemblyzer",
+    "distillmos",
 )
 
 

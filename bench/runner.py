@@ -27,8 +27,14 @@ from audiocodecs import Codec, get_codec
 from bench.audio import SILENCE_PEAK, AudioError, ac_peak, load_audio, pcm_sha256
 from bench.codebook import CodebookStats
 from bench.data import Dataset
-from bench.results import SCHEMA_VERSION, Journal, atomic_write_json, provenance, safe_name
-from bench.stats import summarize
+from bench.results import (
+    SCHEMA_VERSION,
+    Journal,
+    atomic_write_json,
+    load_result,
+    provenance,
+    safe_name,
+)
 
 #: How decoded audio is scored (recorded in every result file).
 SCORING_POLICY = (
@@ -63,13 +69,23 @@ def _init_worker() -> None:
 
 
 def score(
-    reference: np.ndarray, decoded: np.ndarray, metrics: list[str], device: str = "cpu"
+    reference: np.ndarray,
+    decoded: np.ndarray,
+    metrics: list[str],
+    device: str = "cpu",
+    transcript: str | None = None,
 ) -> dict[str, Any]:
-    """Compute ``metrics`` on one pair; per-metric errors are returned, not raised."""
-    from bench.metrics import get_metric
+    """Compute ``metrics`` on one pair; per-metric errors are returned, not raised.
+
+    A metric that needs a transcript the utterance lacks is *skipped* (``skipped``), which is not
+    a failure of the codec; weighted metrics also return their weight (``weights``).
+    """
+    from bench.metrics import MissingTranscript, get_metric
 
     values: dict[str, float | None] = {}
     errors: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    weights: dict[str, float] = {}
     seconds: dict[str, float] = {}
     # Metrics always run single-threaded, in workers and inline alike, so that float32 reductions
     # happen in the same order and --workers never changes a number.
@@ -78,15 +94,26 @@ def score(
     try:
         for name in metrics:
             t0 = time.perf_counter()
+            metric = get_metric(name)
             try:
-                values[name] = get_metric(name)(reference, decoded, device)
+                values[name], weight = metric.evaluate(reference, decoded, device, transcript)
+                if metric.weighted:
+                    weights[name] = weight
+            except MissingTranscript:
+                values[name] = None
+                skipped[name] = "no transcript"
             except Exception as exc:  # a metric failing on one utterance must not stop the run
                 values[name] = None
                 errors[name] = f"{type(exc).__name__}: {exc}".strip()[:300]
             seconds[name] = time.perf_counter() - t0
     finally:
         torch.set_num_threads(threads)
-    return {"metrics": values, "errors": errors, "metric_seconds": seconds}
+    out: dict[str, Any] = {"metrics": values, "errors": errors, "metric_seconds": seconds}
+    if weights:
+        out["weights"] = weights
+    if skipped:
+        out["skipped"] = skipped
+    return out
 
 
 # ------------------------------------------------------------------------------------- runner
@@ -189,14 +216,16 @@ def run_built_codec(
                 continue
             ref, dec = pair
             if pool is None:
-                _write(journal, base, score(ref, dec, opts.metrics), opts.metrics)
+                res = score(ref, dec, opts.metrics, transcript=utt.transcript)
+                _write(journal, base, res, opts.metrics)
                 bar.update(1)
                 continue
             while len(in_flight) >= max_in_flight:
                 finished, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
                     finish(fut)
-            in_flight[pool.submit(score, ref, dec, opts.metrics)] = base
+            fut = pool.submit(score, ref, dec, opts.metrics, "cpu", utt.transcript)
+            in_flight[fut] = base
         for fut in cf.as_completed(list(in_flight)):
             finish(fut)
     finally:
@@ -345,10 +374,15 @@ def finalize(
             records[uid] = rec
             codes_of[uid] = journal.codes_path(uid)
     ordered = [records[u.id] for u in dataset.utterances if u.id in records]
-    summary = {}
-    for m in opts.metrics:
-        vals = [r["metrics"][m] for r in ordered if r.get("metrics", {}).get(m) is not None]
-        summary[m] = summarize(vals)
+    from bench.compare import scored, summarize_metric
+
+    path = result_path(opts.out, dataset, codec.name)
+    metrics, carried = _carry_over_metrics(path, codec, dataset, ordered, opts.metrics)
+    partial_result = {"utterances": ordered, "metrics": {m: get_metric(m).describe()
+                                                        for m in metrics}}  # fmt: skip
+    summary = {
+        m: summarize_metric(partial_result, m, sorted(scored(partial_result, m))) for m in metrics
+    }
 
     stats = CodebookStats(codec.codebook_sizes, codec.codebook_levels)
     for r in ordered:
@@ -387,7 +421,7 @@ def finalize(
         "schema": SCHEMA_VERSION,
         "codec": codec.describe(),
         "dataset": dataset.describe(),
-        "metrics": {m: get_metric(m).describe() for m in opts.metrics},
+        "metrics": {m: get_metric(m).describe() for m in metrics},
         "summary": summary,
         "bitrate": bitrate,
         "codebook": cb,
@@ -417,9 +451,64 @@ def finalize(
         ),
         "utterances": ordered,
     }
-    path = result_path(opts.out, dataset, codec.name)
+    if carried:
+        result["provenance"]["metrics_carried_over"] = carried
     atomic_write_json(path, result)
     return path
+
+
+def _carry_over_metrics(
+    path: Path,
+    codec: Codec,
+    dataset: Dataset,
+    ordered: list[dict[str, Any]],
+    run_metrics: list[str],
+) -> tuple[list[str], dict[str, Any] | None]:
+    """Keep the metrics an earlier result of the same codec config and utterances holds.
+
+    ``bench run --metrics wer`` after a run of the signal metrics must add a column, not erase
+    six: the codec is deterministic, so the earlier per-utterance values belong to the same decoded
+    audio. Records in ``ordered`` gain the earlier values, errors, weights and skips of metrics this
+    run did not compute, and their status is recomputed over all metrics. Returns the metric list
+    of the result and what was carried over (for provenance), or ``None``.
+    """
+    if not path.is_file():
+        return list(run_metrics), None
+    try:
+        old = load_result(path)
+        same = _jsonable(old["codec"]) == _jsonable(codec.describe()) and (
+            old["dataset"]["ids_sha256"] == dataset.ids_hash
+        )
+    except (ValueError, OSError, KeyError, TypeError):
+        return list(run_metrics), None
+    extra = [m for m in old.get("metrics", {}) if m not in run_metrics]
+    if not same or not extra:
+        return list(run_metrics), None
+    before = {r["id"]: r for r in old.get("utterances", [])}
+    for rec in ordered:
+        prev = before.get(rec["id"])
+        if prev is None or "metrics" not in rec:
+            continue
+        for m in extra:
+            rec["metrics"][m] = (prev.get("metrics") or {}).get(m)
+            for key in ("errors", "weights", "skipped", "metric_seconds"):
+                if m in (prev.get(key) or {}):
+                    rec.setdefault(key, {})[m] = prev[key][m]
+        metrics_all = [*extra, *run_metrics]
+        errors = rec.get("errors") or {}
+        if errors and all(rec["metrics"].get(m) is None for m in metrics_all):
+            rec["status"] = "failed"
+        elif errors:
+            rec["status"] = "partial"
+        if errors:
+            rec["stage"] = "metrics"
+            rec["error"] = "; ".join(f"{k}: {v}" for k, v in errors.items())
+    order = [m for m in old["metrics"] if m not in run_metrics] + list(run_metrics)
+    return order, {
+        "metrics": extra,
+        "from_commit": old.get("provenance", {}).get("git"),
+        "from_date": old.get("provenance", {}).get("date"),
+    }
 
 
 def merge_shards(codec_name: str, dataset: Dataset, count: int, opts: RunOptions) -> Path:

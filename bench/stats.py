@@ -80,6 +80,39 @@ def summarize(values: list[float]) -> dict[str, object]:
     }
 
 
+def summarize_weighted(values: list[float], weights: list[float]) -> dict[str, object]:
+    """Weighted mean Σ v·w / Σ w (corpus WER from per-utterance WER and word counts) with a
+    95 % BCa CI from a paired bootstrap over utterances of (v·w, w)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if v.size == 0 or w.sum() <= 0:
+        return {"n": int(v.size), "mean": None, "std": None, "ci95": None}
+    mean = float((v * w).sum() / w.sum())
+    ci: list[float] | None = None
+    if v.size >= 2 and np.ptp(v) > 0:
+
+        def ratio(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+            return a.sum(axis=axis) / b.sum(axis=axis)
+
+        res = stats.bootstrap(
+            (v * w, w), ratio, paired=True, vectorized=True, n_resamples=BOOTSTRAP_RESAMPLES,
+            method="BCa", rng=np.random.default_rng(BOOTSTRAP_SEED),
+        )  # fmt: skip
+        ci = [float(res.confidence_interval.low), float(res.confidence_interval.high)]
+    elif v.size >= 2:
+        ci = [mean, mean]
+    return {
+        "n": int(v.size),
+        "mean": mean,
+        "std": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+        "ci95": ci,
+        "weight_sum": float(w.sum()),
+        "ci_method": "BCa bootstrap of the ratio Σ v·w / Σ w over utterances (paired)",
+    }
+
+
 def _mean_stat(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(x, axis=axis)
 

@@ -93,6 +93,15 @@ def seed_means(data: dict[str, Any], variant: str, seeds: list[int], metric: str
     return vals
 
 
+def _metrics_in(data: dict[str, Any]) -> list[str]:
+    """Registered metrics (table order) that some result of the study holds."""
+    present = {
+        m for runs in data.values() for seed in runs.values() for r in seed.values()
+        for m in r.get("metrics", {})
+    }  # fmt: skip
+    return [m for m in metric_names() if m in present]
+
+
 def paired_vs(
     data: dict[str, Any], variant: str, ref: str, seeds: list[int], metric: str
 ) -> dict[str, Any] | None:
@@ -151,7 +160,7 @@ def _arrow(metric: str) -> str:
 
 def main_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> str:
     """Mean over seeds (± sd across seeds) of the pooled per-seed means, one row per variant."""
-    metrics = metric_names()
+    metrics = _metrics_in(data)
     head = "| variant | seeds | " + " | ".join(f"{m} {_arrow(m)}" for m in metrics) + " |"
     lines = [head, "|" + " --- |" * (len(metrics) + 2)]
     for v in variants:
@@ -171,7 +180,7 @@ def main_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> s
 
 def test_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> tuple[str, list]:
     """Paired tests of each variant against hybrid; returns the table and the raw records."""
-    metrics = metric_names()
+    metrics = _metrics_in(data)
     records = []
     for v in variants:
         for m in metrics:
@@ -215,7 +224,7 @@ def test_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> t
 
 def per_seed_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> str:
     """Every run on every evaluation set: mean [95 % CI] per metric (from the result files)."""
-    metrics = metric_names()
+    metrics = _metrics_in(data)
     lines = [
         "| variant | seed | set (n) | " + " | ".join(metrics) + " |",
         "|" + " --- |" * (len(metrics) + 3),

@@ -20,12 +20,35 @@ def pair() -> tuple[np.ndarray, np.ndarray]:
     return ref, np.clip(noisy, -1, 1)
 
 
+@pytest.fixture(scope="module")
+def spoken() -> tuple[np.ndarray, str]:
+    """A whole shared test-clean utterance and its transcript (for metrics that need words)."""
+    from bench.data import read_transcripts
+    from tests.conftest import SHARED_TEST_CLEAN
+
+    uid = "1089-134686-0000"
+    path = SHARED_TEST_CLEAN / f"{uid}.flac"
+    if not path.is_file():
+        pytest.skip(f"{path} absent")
+    import soundfile as sf
+
+    audio, _ = sf.read(str(path), dtype="float32")
+    return audio, read_transcripts(SHARED_TEST_CLEAN)[uid]
+
+
 @pytest.mark.parametrize("name", ALL)
-def test_metric_prefers_the_clean_signal(name: str, pair: tuple[np.ndarray, np.ndarray]) -> None:
+def test_metric_prefers_the_clean_signal(
+    name: str, pair: tuple[np.ndarray, np.ndarray], request: pytest.FixtureRequest
+) -> None:
     m = get_metric(name)
     ref, noisy = pair
-    clean_score = m(ref, ref)
-    noisy_score = m(ref, noisy)
+    words = None
+    if m.needs_transcript:
+        ref, words = request.getfixturevalue("spoken")
+        rng = np.random.default_rng(0)
+        noisy = np.clip(ref + 0.1 * rng.standard_normal(len(ref)), -1, 1).astype(np.float32)
+    clean_score = m(ref, ref, transcript=words)
+    noisy_score = m(ref, noisy, transcript=words)
     if m.higher_is_better:
         assert clean_score > noisy_score
     else:
@@ -38,6 +61,9 @@ def test_intrusive_metric_is_at_its_best_on_identity(name: str) -> None:
     m = get_metric(name)
     ref = speech(3.0)
     faint = (ref + 1e-3 * np.random.default_rng(1).standard_normal(len(ref))).astype(np.float32)
+    if name == "spk_sim":  # an embedding similarity saturates: identity must reach ~1
+        assert m(ref, ref) == pytest.approx(1.0, abs=1e-5)
+        return
     same, near = m(ref, ref), m(ref, faint)
     assert (same > near) if m.higher_is_better else (same < near), (same, near)
 
@@ -151,11 +177,29 @@ def test_stoi_wrapper_calls_classic_stoi_at_16khz(pair: tuple[np.ndarray, np.nda
     assert scores[0] > scores[1] > scores[2]
 
 
-def test_metric_values_are_reproducible(pair: tuple[np.ndarray, np.ndarray]) -> None:
+def test_metric_values_are_reproducible(
+    pair: tuple[np.ndarray, np.ndarray], spoken: tuple[np.ndarray, str]
+) -> None:
     ref, noisy = pair
     for name in ALL:
         m = get_metric(name)
-        assert m(ref, noisy) == m(ref, noisy)
+        if m.needs_transcript:
+            audio, words = spoken
+            assert m(audio, audio, transcript=words) == m(audio, audio, transcript=words)
+        else:
+            assert m(ref, noisy) == m(ref, noisy)
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if get_metric(n).needs_transcript])
+def test_a_missing_transcript_is_a_skip_not_an_error(name: str) -> None:
+    from bench.metrics import MissingTranscript
+    from bench.runner import score
+
+    ref = speech(1.0)
+    with pytest.raises(MissingTranscript):
+        get_metric(name)(ref, ref)
+    res = score(ref, ref, [name])
+    assert res["skipped"] == {name: "no transcript"} and not res["errors"]
 
 
 def test_dnsmos_fast_path_equals_speechmos_on_real_speech() -> None:

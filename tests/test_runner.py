@@ -234,3 +234,21 @@ def test_merge_refuses_incomplete_shards(speech_folder: Path, tmp_path: Path) ->
     run_codec("passthrough", ds.shard(0, 2), opts)
     with pytest.raises(RunError, match="shard 1/2"):
         merge_shards("passthrough", ds, 2, opts)
+
+
+def test_a_run_with_other_metrics_adds_columns_instead_of_erasing(
+    tmp_path: Path, speech_folder: Path
+) -> None:
+    from bench.cli import main
+
+    out = tmp_path / "results"
+    base = ["run", "--codecs", "passthrough", "--dataset", str(speech_folder), "--out", str(out),
+            "--workers", "0", "--no-progress"]  # fmt: skip
+    assert main([*base, "--metrics", "sisdr,stoi"]) == 0
+    first = load_result(next(out.glob("*/passthrough.json")))
+    assert main([*base, "--metrics", "mel"]) == 0
+    merged = load_result(next(out.glob("*/passthrough.json")))
+    assert list(merged["metrics"]) == ["sisdr", "stoi", "mel"]
+    assert merged["summary"]["sisdr"] == first["summary"]["sisdr"]
+    assert merged["provenance"]["metrics_carried_over"]["metrics"] == ["sisdr", "stoi"]
+    assert all(set(u["metrics"]) == {"sisdr", "stoi", "mel"} for u in merged["utterances"])

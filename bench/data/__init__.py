@@ -42,6 +42,7 @@ class Utterance:
     sha256_pcm: str | None = None  # expected content hash where the manifest pins one
     speaker: str | None = None
     num_samples: int | None = None  # expected length at 16 kHz where the manifest pins one
+    transcript: str | None = None  # reference words (LibriSpeech-style, upper case) where known
 
 
 @dataclass
@@ -115,6 +116,28 @@ class Dataset:
         )
 
 
+def read_transcripts(root: Path) -> dict[str, str]:
+    """``{utterance id: transcript}`` from every LibriSpeech-style ``*trans.txt`` under ``root``
+    (``<id> <WORDS …>`` per line: the per-chapter files of LibriSpeech and the shared folders'
+    single ``trans.txt``)."""
+    out: dict[str, str] = {}
+    for path in sorted(root.rglob("*trans.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            uid, _, words = line.strip().partition(" ")
+            if uid and words:
+                out[uid] = words.strip()
+    return out
+
+
+def with_transcripts(utts: list[Utterance], transcripts: dict[str, str]) -> list[Utterance]:
+    import dataclasses
+
+    return [
+        dataclasses.replace(u, transcript=transcripts[u.id]) if u.id in transcripts else u
+        for u in utts
+    ]
+
+
 def _read_tsv(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f, delimiter="\t"))
@@ -130,7 +153,11 @@ def default_dataset() -> Dataset:
         path = DEFAULT_DIR / row["file"]
         if not path.is_file():
             raise DatasetError(f"embedded dataset file missing: {path} (broken install?)")
-        utts.append(Utterance(row["id"], path, row.get("sha256_pcm") or None, row.get("speaker")))
+        words = (row.get("transcript") or "").strip().upper() or None
+        utts.append(
+            Utterance(row["id"], path, row.get("sha256_pcm") or None, row.get("speaker"),
+                      transcript=words)
+        )  # fmt: skip
     utts.sort(key=lambda u: u.id)
     return Dataset(
         "default",
@@ -199,6 +226,7 @@ def librispeech_test_clean(root: str | Path | None) -> Dataset:
         )
         for uid in sorted(found)
     ]
+    utts = with_transcripts(utts, read_transcripts(root))
     n, total = len(utts), len(manifest)
     complete = n == total
     notes = [f"{n} of {total} pinned test-clean utterances present"]
@@ -253,9 +281,10 @@ def test_clean_122(root: str | Path | None) -> Dataset:
             f"{full.source} (e.g. {', '.join(missing[:3])}); it needs LibriSpeech test-clean"
         )
     utts = [
-        Utterance(r["id"], have[r["id"]].path, r["sha256_pcm"], r["speaker"], int(r["num_samples"]))
+        Utterance(r["id"], have[r["id"]].path, r["sha256_pcm"], r["speaker"], int(r["num_samples"]),
+                  have[r["id"]].transcript)
         for r in pinned
-    ]
+    ]  # fmt: skip
     utts.sort(key=lambda u: u.id)
     return Dataset(
         "librispeech-test-clean-122",
@@ -282,6 +311,12 @@ def folder_dataset(path: str | Path) -> Dataset:
     if not files:
         raise DatasetError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {root}")
     utts = [Utterance(str(p.relative_to(root).with_suffix("")), p) for p in files]
+    # transcripts keyed by file stem (LibriSpeech ids), wherever a *trans.txt sits below root
+    words = read_transcripts(root)
+    utts = [
+        Utterance(u.id, u.path, transcript=words.get(u.path.stem)) if u.path.stem in words else u
+        for u in utts
+    ]
     utts.sort(key=lambda u: u.id)
     ids_hash = hashlib.sha256("\n".join(u.id for u in utts).encode()).hexdigest()[:8]
     name = root.resolve().name

@@ -30,6 +30,12 @@ class Metric:
         fn: ``fn(reference, decoded, device) -> float``.
         definition: the exact definition, quoted in the README and in result files.
         intrusive: ``False`` for reference-free metrics (the MOS predictor scores ``decoded`` only).
+        needs_transcript: the metric compares against the reference words; utterances without a
+            transcript are *skipped* (recorded as such), not failed.
+        weighted: per-utterance values carry a weight (WER: the reference's word count), so the
+            table's figure is the weighted mean — corpus WER = Σ errors / Σ words.
+        default: part of the default metric set (the fast signal metrics); slow model-based
+            metrics (WER, speaker similarity, DistillMOS) run when named or with ``all``.
         sample_rate: rate the metric is defined at.
     """
 
@@ -40,13 +46,40 @@ class Metric:
     fn: Callable[[np.ndarray, np.ndarray, str], float]
     definition: str
     intrusive: bool = True
+    needs_transcript: bool = False  # fn(reference, decoded, device, transcript=...) when True
+    weighted: bool = False  # fn returns (value, weight); tables show Σ value·weight / Σ weight
+    default: bool = True  # in the default (fast) metric set of `bench run`
     sample_rate: int = METRIC_SAMPLE_RATE
 
-    def __call__(self, reference: np.ndarray, decoded: np.ndarray, device: str = "cpu") -> float:
-        value = float(self.fn(reference, decoded, device))
-        if not np.isfinite(value):
-            raise ValueError(f"{self.name} returned a non-finite value ({value})")
-        return value
+    def __call__(
+        self,
+        reference: np.ndarray,
+        decoded: np.ndarray,
+        device: str = "cpu",
+        transcript: str | None = None,
+    ) -> float:
+        """The metric's value (for a weighted metric, the value without its weight)."""
+        return self.evaluate(reference, decoded, device, transcript)[0]
+
+    def evaluate(
+        self,
+        reference: np.ndarray,
+        decoded: np.ndarray,
+        device: str = "cpu",
+        transcript: str | None = None,
+    ) -> tuple[float, float]:
+        """``(value, weight)``; the weight is 1 for unweighted metrics."""
+        if self.needs_transcript:
+            if not transcript:
+                raise MissingTranscript(f"{self.name} needs the reference transcript")
+            out = self.fn(reference, decoded, device, transcript=transcript)  # type: ignore[call-arg]
+        else:
+            out = self.fn(reference, decoded, device)
+        value, weight = out if self.weighted else (out, 1.0)  # type: ignore[misc]
+        value, weight = float(value), float(weight)
+        if not (np.isfinite(value) and np.isfinite(weight)):
+            raise ValueError(f"{self.name} returned a non-finite value ({value}, {weight})")
+        return value, weight
 
     def describe(self) -> dict[str, object]:
         return {
@@ -55,8 +88,14 @@ class Metric:
             "higher_is_better": self.higher_is_better,
             "definition": self.definition,
             "intrusive": self.intrusive,
+            "needs_transcript": self.needs_transcript,
+            "weighted": self.weighted,
             "sample_rate": self.sample_rate,
         }
+
+
+class MissingTranscript(LookupError):
+    """The utterance has no reference transcript: a skip, not a failure of the codec."""
 
 
 _METRICS: dict[str, Metric] = {}
@@ -84,9 +123,17 @@ def get_metric(name: str) -> Metric:
     return _METRICS[name]
 
 
+def default_metrics() -> list[str]:
+    """The default set of ``bench run``: the fast signal metrics (see each ``Metric.default``)."""
+    return [n for n in _METRICS if _METRICS[n].default]
+
+
 def parse_metrics(spec: str | None) -> list[str]:
-    """``"sisdr,pesq_wb"`` → validated names; ``None``/``"all"`` → every registered metric."""
-    if spec is None or spec == "all":
+    """``"sisdr,pesq_wb"`` → validated names; ``None`` → :func:`default_metrics`; ``"all"`` →
+    every registered metric."""
+    if spec is None:
+        return default_metrics()
+    if spec == "all":
         return metric_names()
     names = [s.strip() for s in spec.split(",") if s.strip()]
     for n in names:
@@ -101,6 +148,9 @@ METRIC_MODULES: tuple[str, ...] = (
     "bench.metrics.pesq_wb",
     "bench.metrics.stoi",
     "bench.metrics.dnsmos",
+    "bench.metrics.wer",
+    "bench.metrics.spk_sim",
+    "bench.metrics.distillmos",
 )
 
 
