@@ -154,6 +154,16 @@ def _run_one(name: str, dataset, opts, pool) -> int:  # type: ignore[no-untyped-
         )
         return 130
     print(f"wrote {_rel(path)}")
+    from bench.results import load_result
+
+    harness = load_result(path)["counts"].get("harness_failed", 0)
+    if harness:
+        print(
+            f"error: {name}: {harness} utterance(s) not scored because a metric worker died "
+            "twice (a harness failure, not the codec's; see the result's failures)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

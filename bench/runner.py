@@ -16,6 +16,7 @@ import os
 import resource
 import time
 from collections import Counter
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,10 +63,58 @@ class RunOptions:
 
 
 # ------------------------------------------------------------------------------ metric workers
-def _init_worker() -> None:
+def _init_worker(parent_pid: int | None = None) -> None:
     # Each worker is one core's worth of metric work; the pool provides the parallelism.
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """End this worker when the harness dies, even by SIGKILL (no orphaned metric workers).
+
+    Linux's ``PR_SET_PDEATHSIG`` delivers SIGKILL when the parent goes; a watchdog thread that
+    polls ``getppid()`` covers other systems and the window before the first call.
+    """
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+#: Test-only fault injection: ``<utterance id>`` (every attempt) or ``<utterance id>:<marker
+#: file>`` (only while the marker does not exist; it is created) makes a metric *worker* die
+#: while scoring that utterance, so tests can check how a dead worker is attributed.
+FAULT_ENV = "BENCH_FAULT_KILL_WORKER"
+
+
+def _maybe_die(utt_id: str | None) -> None:
+    spec = os.environ.get(FAULT_ENV)
+    if not spec or utt_id is None or mp.parent_process() is None:
+        return
+    target, _, marker = spec.partition(":")
+    if target != utt_id:
+        return
+    if marker:
+        if os.path.exists(marker):
+            return
+        Path(marker).touch()
+    os._exit(137)
 
 
 def score(
@@ -74,6 +123,7 @@ def score(
     metrics: list[str],
     device: str = "cpu",
     transcript: str | None = None,
+    utt_id: str | None = None,
 ) -> dict[str, Any]:
     """Compute ``metrics`` on one pair; per-metric errors are returned, not raised.
 
@@ -82,6 +132,7 @@ def score(
     """
     from bench.metrics import MissingTranscript, get_metric
 
+    _maybe_die(utt_id)
     values: dict[str, float | None] = {}
     errors: dict[str, str] = {}
     skipped: dict[str, str] = {}
@@ -125,23 +176,58 @@ def result_path(out: Path, dataset: Dataset, codec_name: str) -> Path:
     return out / dataset.slug / f"{safe_name(codec_name)}.json"
 
 
-def make_pool(workers: int) -> cf.ProcessPoolExecutor | None:
-    """A metric worker pool (spawned processes, one thread each); ``None`` for ``workers == 0``.
+class MetricPool:
+    """Metric worker processes (spawned, one thread each) that die with the harness.
+
+    A worker that dies breaks the executor; :meth:`restart` starts a fresh one (counted in
+    ``restarts``) so the run can retry the utterances that were in flight.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.restarts = 0
+        self.generation = 0
+        self._executor = self._start()
+
+    def _start(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
+        )
+
+    def submit(self, *args: Any) -> cf.Future[dict[str, Any]]:
+        return self._executor.submit(score, *args)
+
+    def restart(self, generation: int) -> None:
+        """Replace a broken executor (once per break: ``generation`` is the one that broke)."""
+        if generation != self.generation:
+            return
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._start()
+        self.generation += 1
+        self.restarts += 1
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def make_pool(workers: int) -> MetricPool | None:
+    """A metric worker pool; ``None`` for ``workers == 0``.
 
     Reuse one pool across codecs: starting workers (torch, librosa, DNSMOS models) costs seconds.
     """
     if workers <= 0:
         return None
-    return cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker
-    )
+    return MetricPool(workers)
 
 
 def run_codec(
     codec_name: str,
     dataset: Dataset,
     opts: RunOptions,
-    pool: cf.ProcessPoolExecutor | None = None,
+    pool: MetricPool | None = None,
 ) -> Path:
     """Run one codec over ``dataset``, resuming from its journal; returns the result file path."""
     codec = get_codec(codec_name, device=opts.device)
@@ -152,7 +238,7 @@ def run_built_codec(
     codec: Codec,
     dataset: Dataset,
     opts: RunOptions,
-    pool: cf.ProcessPoolExecutor | None = None,
+    pool: MetricPool | None = None,
 ) -> Path:
     """Like :func:`run_codec` for an already built codec (used by ``check`` and tests).
 
@@ -195,15 +281,30 @@ def run_built_codec(
     own_pool = pool is None and opts.workers > 0 and bool(pending)
     if own_pool:
         pool = make_pool(opts.workers)
-    in_flight: dict[cf.Future[dict[str, Any]], dict[str, Any]] = {}
+    # future → (record base, job arguments, pool generation it was submitted to)
+    in_flight: dict[cf.Future[dict[str, Any]], tuple[dict[str, Any], tuple, int]] = {}
     max_in_flight = max(1, 2 * opts.workers)
 
     def finish(fut: cf.Future[dict[str, Any]]) -> None:
-        base = in_flight.pop(fut)
+        base, job, generation = in_flight.pop(fut)
         try:
             res = fut.result()
-        except Exception as exc:  # worker died (e.g. killed): record, keep going
-            res = {"metrics": {}, "errors": {"worker": f"{type(exc).__name__}: {exc}"}}
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory, a crash in a native library): the harness's
+            # fault, not the codec's, and any utterance in flight may have been the victim rather
+            # than the cause. Restart the pool and retry this utterance once, alone, so a death
+            # is pinned on the utterance that causes it; a second death is a harness failure.
+            assert pool is not None
+            pool.restart(generation)
+            solo = pool.submit(*job)
+            try:
+                res = solo.result()
+            except BrokenProcessPool as exc:
+                pool.restart(pool.generation)
+                why = f"metric worker died twice while scoring this utterance ({exc})"
+                journal.append({**base, "status": "failed", "stage": "harness", "error": why})
+                bar.update(1)
+                return
         _write(journal, base, res, opts.metrics)
         bar.update(1)
 
@@ -224,10 +325,12 @@ def run_built_codec(
                 finished, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
                     finish(fut)
-            fut = pool.submit(score, ref, dec, opts.metrics, "cpu", utt.transcript)
-            in_flight[fut] = base
-        for fut in cf.as_completed(list(in_flight)):
-            finish(fut)
+            job = (ref, dec, opts.metrics, "cpu", utt.transcript, utt.id)
+            in_flight[pool.submit(*job)] = (base, job, pool.generation)
+        while in_flight:
+            finished, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                finish(fut)
     finally:
         bar.close()
         if own_pool and pool is not None:
@@ -443,6 +546,7 @@ def finalize(
             "ok": sum(r["status"] == "ok" for r in ordered),
             "partial": sum(r["status"] == "partial" for r in ordered),
             "failed": sum(r["status"] == "failed" for r in ordered),
+            "harness_failed": sum(r.get("stage") == "harness" for r in ordered),
         },
         "failures": dict(failures.most_common()),
         "scoring": SCORING_POLICY,

@@ -140,3 +140,75 @@ def test_debug_shows_the_traceback_a_one_line_error_hides(
     assert "internal error: ZeroDivisionError" in err and "--debug" in err
     with pytest.raises(ZeroDivisionError):
         main(["list", "--debug"])
+
+
+def test_a_dead_worker_is_retried_then_charged_to_the_harness(
+    tmp_path: Path, speech_folder: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from bench.runner import FAULT_ENV
+
+    out = tmp_path / "results"
+    argv = ["run", "--codecs", "passthrough", "--dataset", str(speech_folder), "--out", str(out),
+            "--workers", "2", "--metrics", "sisdr", "--no-progress"]  # fmt: skip
+    # dies once on clip1: retried on a fresh worker, everything scored
+    monkeypatch.setenv(FAULT_ENV, f"clip1:{tmp_path / 'marker'}")
+    assert main(argv) == 0
+    res = load_result(next(out.glob("*/passthrough.json")))
+    assert res["counts"]["ok"] == 3 and res["counts"]["harness_failed"] == 0
+    # dies every time on clip1: a harness failure (not the codec's), the run exits 1
+    monkeypatch.setenv(FAULT_ENV, "clip1")
+    assert main([*argv, "--fresh"]) == 1
+    assert "harness failure" in capsys.readouterr().err
+    res = load_result(next(out.glob("*/passthrough.json")))
+    by_id = {u["id"]: u for u in res["utterances"]}
+    assert by_id["clip1"]["stage"] == "harness" and by_id["clip0"]["status"] == "ok"
+    assert res["counts"]["harness_failed"] == 1
+
+
+def test_no_metric_worker_outlives_a_killed_run(tmp_path: Path, speech_folder: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def children(pid: int) -> list[int]:
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(stat.parent.name))
+        return out
+
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", "--codecs", "passthrough", "--dataset",
+         str(speech_folder), "--out", str(tmp_path / "r"), "--workers", "2", "--no-progress"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    kids: list[int] = []
+    deadline = time.time() + 60
+    while time.time() < deadline and len(kids) < 2:
+        kids = [k for k in children(proc.pid)
+                if "spawn" in Path(f"/proc/{k}/cmdline").read_text(errors="ignore")]  # fmt: skip
+        time.sleep(0.2)
+    assert kids, "the run never started its metric workers"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 15
+    while time.time() < deadline and any(Path(f"/proc/{k}").exists() for k in kids):
+        time.sleep(0.2)
+
+    def running(pid: int) -> bool:  # a zombie awaiting its reaper does no work
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    alive = [k for k in kids if running(k)]
+    assert not alive, f"metric workers {alive} outlived the killed run"
