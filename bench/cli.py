@@ -102,6 +102,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             else:
                 print(f"note: skipping default codec {n}: {reason}", file=sys.stderr)
     dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
+    full_dataset = dataset
+    launcher = None
+    if not args.shard:
+        launcher = launcher_shard()
+        if launcher is not None:
+            args.shard = f"{launcher[1]}/{launcher[2]}"
+            print(f"{launcher[0]}: running shard {args.shard}", file=sys.stderr)
     if args.shard:
         dataset = dataset.shard(*_parse_shard(args.shard))
     opts = RunOptions(
@@ -130,6 +137,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+    if launcher is not None:
+        return _after_launcher_shard(launcher, names, failed, full_dataset, args)
     if not args.no_leaderboard and Path(args.out).resolve() == RESULTS_DIR.resolve():
         from bench.leaderboard import write_leaderboard
 
@@ -165,6 +174,62 @@ def _run_one(name: str, dataset, opts, pool) -> int:  # type: ignore[no-untyped-
         )
         return 1
     return 0
+
+
+def launcher_shard() -> tuple[str, int, int] | None:
+    """``(launcher, index, count)`` when started by ``torchrun`` (``RANK``/``WORLD_SIZE``) or as
+    a Slurm array task (``SLURM_ARRAY_TASK_ID``/``_COUNT``/``_MIN``), else ``None``."""
+    env = os.environ
+    if int(env.get("WORLD_SIZE", "1")) > 1:
+        return "torchrun", int(env["RANK"]), int(env["WORLD_SIZE"])
+    if env.get("SLURM_ARRAY_TASK_COUNT") and env.get("SLURM_ARRAY_TASK_ID"):
+        first = int(env.get("SLURM_ARRAY_TASK_MIN", "0"))
+        return (
+            "slurm array",
+            int(env["SLURM_ARRAY_TASK_ID"]) - first,
+            int(env["SLURM_ARRAY_TASK_COUNT"]),
+        )
+    return None
+
+
+def _after_launcher_shard(  # type: ignore[no-untyped-def]
+    launcher: tuple[str, int, int], names: list[str], failed: list[str], dataset, args
+) -> int:
+    """torchrun: wait for every rank (gloo barrier), then rank 0 merges the shards into the one
+    result a single process would write. Slurm arrays have no barrier: say how to merge."""
+    kind, index, count = launcher
+    if kind != "torchrun":
+        print(
+            f"shard {index}/{count} done; when every array task has finished run: python -m "
+            f"bench merge --codecs {','.join(names)} --shards {count} --dataset {args.dataset}"
+            + (f" --data {args.data}" if args.data else "")
+            + f" --out {args.out}",
+            file=sys.stderr,
+        )
+        return 1 if failed else 0
+    import torch.distributed as dist
+
+    from bench.runner import RunOptions, merge_shards
+
+    dist.init_process_group("gloo")
+    try:
+        flags = [None] * count
+        dist.all_gather_object(flags, sorted(failed))
+        dist.barrier()
+        if index == 0:
+            opts = RunOptions(metrics=[], device=args.device, workers=0, out=Path(args.out))
+            bad = sorted({n for f in flags for n in (f or [])})
+            for name in names:
+                if name not in bad:
+                    print(f"wrote {_rel(merge_shards(name, dataset, count, opts))}")
+            if not args.no_leaderboard and Path(args.out).resolve() == RESULTS_DIR.resolve():
+                from bench.leaderboard import write_leaderboard
+
+                write_leaderboard(RESULTS_DIR)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+    return 1 if failed else 0
 
 
 def _parse_shard(spec: str) -> tuple[int, int]:

@@ -140,8 +140,13 @@ def score(
     seconds: dict[str, float] = {}
     # Metrics always run single-threaded, in workers and inline alike, so that float32 reductions
     # happen in the same order and --workers never changes a number.
+    from threadpoolctl import threadpool_limits
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    # BLAS too (numpy's reductions): otherwise OMP_NUM_THREADS (set to 1 by torchrun) changes the
+    # last digits of float64 results between launch modes
+    limits = threadpool_limits(limits=1)
     try:
         for name in metrics:
             t0 = time.perf_counter()
@@ -158,6 +163,7 @@ def score(
                 errors[name] = f"{type(exc).__name__}: {exc}".strip()[:300]
             seconds[name] = time.perf_counter() - t0
     finally:
+        limits.restore_original_limits()
         torch.set_num_threads(threads)
     out: dict[str, Any] = {"metrics": values, "errors": errors, "metric_seconds": seconds}
     if weights:

@@ -252,3 +252,32 @@ def test_a_run_with_other_metrics_adds_columns_instead_of_erasing(
     assert merged["summary"]["sisdr"] == first["summary"]["sisdr"]
     assert merged["provenance"]["metrics_carried_over"]["metrics"] == ["sisdr", "stoi"]
     assert all(set(u["metrics"]) == {"sisdr", "stoi", "mel"} for u in merged["utterances"])
+
+
+def test_torchrun_two_ranks_give_the_single_process_result(
+    tmp_path: Path, speech_folder: Path
+) -> None:
+    """`bench run` under torchrun shards itself by rank; rank 0 merges (gloo barrier)."""
+    import subprocess
+    import sys
+
+    from bench.cli import main
+
+    common = ["--codecs", "passthrough,opus@6kbps", "--dataset", str(speech_folder),
+              "--workers", "0", "--metrics", "sisdr,stoi", "--no-progress"]  # fmt: skip
+    assert main(["run", *common, "--out", str(tmp_path / "single")]) == 0
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc_per_node", "2", "-m", "bench", "run"]  # fmt: skip
+    done = subprocess.run([*torchrun, *common, "--out", str(tmp_path / "ranks")],
+                          capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for codec in ("passthrough", "opus@6kbps"):
+        a = load_result(next((tmp_path / "single").glob(f"*/{codec}.json")))
+        b = load_result(next((tmp_path / "ranks").glob(f"*/{codec}.json")))
+        timing = ("encode_seconds", "decode_seconds", "metric_seconds")
+        strip = [[{k: v for k, v in u.items() if k not in timing} for u in r["utterances"]]
+                 for r in (a, b)]  # fmt: skip
+        assert strip[0] == strip[1]
+        assert a["summary"] == b["summary"] and a["counts"] == b["counts"]
+        assert a["bitrate"] == b["bitrate"] and a["dataset"] == b["dataset"]
