@@ -64,11 +64,15 @@ def _digits(metric: str) -> int:
     return {"sisdr": 1, "stoi": 3}.get(metric, 2)
 
 
+#: Folders under results/ that hold other things than leaderboard result files.
+NOT_RESULT_FOLDERS = ("check", "ablation", "perf", "report", "plots")
+
+
 def load_visible(results_dir: Path) -> list[dict[str, Any]]:
     """Result files that belong on the leaderboard (test-only / random-init codecs excluded)."""
     out = []
     for path in find_results(results_dir):
-        if path.parent.name in ("check", "ablation") or "-shard" in path.parent.name:
+        if path.parent.name in NOT_RESULT_FOLDERS or "-shard" in path.parent.name:
             continue  # baselines, ablation bookkeeping and unmerged shards are not leaderboard rows
         try:
             res = load_result(path)

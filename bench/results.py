@@ -241,8 +241,9 @@ def _relative_arg(arg: str) -> str:
 def load_result(path: Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as f:
         obj = json.load(f)
-    if obj.get("schema") != SCHEMA_VERSION:
-        raise ValueError(f"{path}: unsupported result schema {obj.get('schema')!r}")
+    if not isinstance(obj, dict) or obj.get("schema") != SCHEMA_VERSION:
+        schema = obj.get("schema") if isinstance(obj, dict) else type(obj).__name__
+        raise ValueError(f"{path}: not a result file of schema {SCHEMA_VERSION} ({schema!r})")
     return obj
 
 

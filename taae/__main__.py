@@ -181,6 +181,17 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_card(args: argparse.Namespace) -> int:
+    from taae.model_card import registry_names, write_card
+
+    for folder in args.checkpoints:
+        path = Path(folder)
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"no checkpoint config.json in {path}")
+        print(f"wrote {write_card(path, registry_names(path))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m taae`` argument parser."""
     p = argparse.ArgumentParser(prog="python -m taae", description="TAAE speech codec tools")
@@ -289,6 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("run", help="run folder (its latest step) or checkpoint folder")
     e.add_argument("--out", required=True, help="destination, e.g. checkpoints/<preset>")
     e.set_defaults(func=_cmd_export)
+
+    c = sub.add_parser("card", help="write MODEL_CARD.md for shipped checkpoints")
+    c.add_argument("checkpoints", nargs="+", help="checkpoint folders, e.g. checkpoints/<preset>")
+    c.set_defaults(func=_cmd_card)
 
     pr = sub.add_parser("presets", help="list presets and how each differs from its reference")
     pr.set_defaults(func=_cmd_presets)
