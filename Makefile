@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup bench test lint check leaderboard ablation ablation-report clean
+.PHONY: setup bench test lint check leaderboard report ablation ablation-report clean
 
 # pip (not uv/poetry): it takes torch/torchaudio from the machine's local wheel store (DESIGN.md §5).
 $(STAMP): pyproject.toml
@@ -33,6 +33,10 @@ check: $(STAMP)
 
 leaderboard: $(STAMP)
 	$(PY) -m bench leaderboard
+
+## Static HTML report (tables, plots, listening examples) in results/report/ (not committed).
+report: $(STAMP)
+	$(PY) -m bench report --dataset librispeech-test-clean-122
 
 ## The TAAE ablation study as committed in results/ablation/ (hours on 2 CPU cores; resumes).
 ## Needs data/asterisk: see README "The TAAE model family".

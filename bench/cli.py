@@ -335,6 +335,18 @@ def cmd_weights(args: argparse.Namespace) -> int:
     return 0 if all_ok or not args.strict else 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench.report import write_report
+
+    check_device(args.device)
+    codecs = _split(args.codecs) if args.codecs else None
+    index = write_report(Path(args.results), Path(args.out), args.dataset, codecs,
+                         args.examples, args.device)  # fmt: skip
+    size = sum(p.stat().st_size for p in Path(args.out).rglob("*") if p.is_file())
+    print(f"wrote {_rel(index)} ({size / 2**20:.1f} MB in {_rel(Path(args.out))})")
+    return 0
+
+
 def cmd_throughput(args: argparse.Namespace) -> int:
     from bench.throughput import measure, throughput_table
 
@@ -469,6 +481,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--as", dest="as_label", help="which weight file it is (default: by checksum or name)"
     )
     w.set_defaults(func=cmd_weights)
+
+    rp = sub.add_parser("report", help="static HTML report: sortable tables, plots, listening")
+    rp.add_argument("--results", default=str(RESULTS_DIR), help="results folder")
+    rp.add_argument("--dataset", help="only this dataset slug (default: all)")
+    rp.add_argument("--codecs", help="only these codecs (comma-separated)")
+    rp.add_argument("--examples", type=_count(0), default=3, help="listening rows per dataset")
+    rp.add_argument("--out", default=str(RESULTS_DIR / "report"), help="site folder (replaced)")
+    rp.add_argument("--device", default="cpu")
+    rp.set_defaults(func=cmd_report)
 
     t = sub.add_parser("throughput", help="encode/decode speed (× real time) and peak memory")
     t.add_argument("--codecs", required=True, help="comma-separated codec names")

@@ -1,0 +1,271 @@
+"""``python -m bench report``: a static HTML site a person can read and listen to.
+
+Everything comes from the committed result files plus deterministic re-decoding: for N fixed
+utterances (the first N by SHA-256 of the id, one per speaker first, so they span speakers) every
+codec of the table runs through the same :meth:`Codec.roundtrip` the metrics scored, and the
+decoded audio is written beside the page as 16-bit FLAC (lossless: what you hear is what was
+scored, to 1/32768; ``tests/test_report.py`` checks a saved clip against the scored audio), with a
+log-mel spectrogram PNG per clip. The site is not committed: ``make report`` rebuilds it.
+No CDN, no network at view time: one HTML file per page, one CSS block, a few lines of JS for
+sorting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.compare import compare
+from bench.leaderboard import load_visible, payload_bps, plot_rate_distortion
+from bench.results import atomic_write_text, git_info, package_versions
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:1em 0}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
+th{background:#f0f0f0;cursor:pointer;user-select:none}
+td:first-child,th:first-child{text-align:left}
+th.sorted-asc::after{content:" ▲"} th.sorted-desc::after{content:" ▼"}
+.ex td{vertical-align:top;text-align:center} .ex img{width:220px;display:block}
+audio{width:220px} footer{margin-top:3em;font-size:12px;color:#555}
+"""
+JS = """
+document.querySelectorAll('table.sortable').forEach(function(t){
+  t.querySelectorAll('th').forEach(function(th,i){
+    th.addEventListener('click',function(){
+      var rows=Array.from(t.tBodies[0].rows);
+      var asc=!th.classList.contains('sorted-asc');
+      t.querySelectorAll('th').forEach(function(h){h.classList.remove('sorted-asc','sorted-desc')});
+      th.classList.add(asc?'sorted-asc':'sorted-desc');
+      rows.sort(function(a,b){
+        var x=a.cells[i].dataset.v, y=b.cells[i].dataset.v;
+        var fx=parseFloat(x), fy=parseFloat(y);
+        var c=(!isNaN(fx)&&!isNaN(fy))?fx-fy:String(x).localeCompare(String(y));
+        return asc?c:-c;});
+      rows.forEach(function(r){t.tBodies[0].appendChild(r)});
+    });
+  });
+});
+"""
+ATTRIBUTION = (
+    "Audio: LibriSpeech test-clean (CC BY 4.0, Panayotov et al. 2015, from LibriVox "
+    "recordings); the embedded default set per bench/data/default/ATTRIBUTION.md. Models: Lyra v2 "
+    "(Google, Apache-2.0); Codec 2 (LGPL-2.1, via pycodec2); Opus (BSD, via libsndfile); "
+    "TAAE checkpoints trained by this project (see their MODEL_CARD.md)."
+)
+
+
+def example_ids(results: list[dict[str, Any]], count: int) -> list[str]:
+    """``count`` utterance ids every codec scored, chosen by id hash, one per speaker first."""
+    comp = compare(results)
+    common = comp.common.get("pesq_wb") or next(iter(comp.common.values()), [])
+    ranked = sorted(common, key=lambda i: hashlib.sha256(i.encode()).hexdigest())
+    chosen: list[str] = []
+    speakers: set[str] = set()
+    for uid in ranked:  # one per speaker (LibriSpeech ids start with the speaker)
+        spk = uid.split("-")[0]
+        if spk not in speakers:
+            chosen.append(uid)
+            speakers.add(spk)
+        if len(chosen) == count:
+            return chosen
+    return (chosen + [u for u in ranked if u not in chosen])[:count]
+
+
+def _cell(value: str, sort_value: Any) -> str:
+    return f'<td data-v="{html.escape(str(sort_value))}">{html.escape(value)}</td>'
+
+
+def table_html(results: list[dict[str, Any]]) -> str:
+    """Sortable leaderboard table on common utterances (same numbers as LEADERBOARD.md)."""
+    comp = compare(results)
+    heads = ["codec", "payload bps"]
+    for m in comp.metrics:
+        d = results[0]["metrics"].get(m) or next(
+            r["metrics"][m] for r in results if m in r["metrics"]
+        )
+        arrow = "↑" if d["higher_is_better"] else "↓"
+        heads.append(f"{d['label']} {arrow} (n={len(comp.common[m])})")
+    heads += ["ok", "failed"]
+    rows = []
+    for r in sorted(results, key=lambda r: payload_bps(r) or 0.0):
+        name = r["codec"]["name"]
+        bps = payload_bps(r)
+        cells = [_cell(name, name), _cell(f"{bps:.0f}" if bps else "—", bps or 0)]
+        for m in comp.metrics:
+            s = comp.summary[name].get(m) or {}
+            if s.get("mean") is None:
+                cells.append(_cell("—", ""))
+                continue
+            ci = s.get("ci95") or [s["mean"], s["mean"]]
+            cells.append(_cell(f"{s['mean']:.3f} ± {(ci[1] - ci[0]) / 2:.3f}", s["mean"]))
+        c = r["counts"]
+        cells += [_cell(str(c["ok"]), c["ok"]), _cell(str(c["failed"] + c["partial"]),
+                                                         c["failed"] + c["partial"])]  # fmt: skip
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+    return (
+        f'<table class="sortable leaderboard"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _spectrogram_png(audio: np.ndarray, path: Path) -> None:
+    import librosa
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mel = librosa.feature.melspectrogram(y=audio.astype(np.float32), sr=16000, n_fft=512,
+                                         hop_length=160, n_mels=64)  # fmt: skip
+    fig = plt.figure(figsize=(2.2, 0.9), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.imshow(librosa.power_to_db(mel, ref=1.0, top_db=80), origin="lower", aspect="auto",
+              cmap="magma", vmin=-80, vmax=0)  # fmt: skip
+    ax.axis("off")
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _write_clip(audio: np.ndarray, stem: Path) -> tuple[str, str]:
+    import soundfile as sf
+
+    flac = stem.with_suffix(".flac")
+    sf.write(flac, np.clip(audio, -1, 1), 16000, format="FLAC", subtype="PCM_16")
+    png = stem.with_suffix(".png")
+    _spectrogram_png(audio, png)
+    return flac.name, png.name
+
+
+def decode_examples(
+    results: list[dict[str, Any]], ids: list[str], out: Path, device: str = "cpu"
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """Re-decode ``ids`` with every codec; ``{id: {codec or 'reference': (flac, png)}}``."""
+    import torch
+
+    from audiocodecs import get_codec
+    from bench.audio import load_audio
+    from bench.data import get_dataset
+
+    ds_info = results[0]["dataset"]
+    spec = ds_info["name"] if not ds_info["name"].startswith("folder:") else ds_info["source"]
+    ds = get_dataset(spec).subset(ids)
+    media = out / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    clips: dict[str, dict[str, tuple[str, str]]] = {}
+    codecs = {}
+    for r in results:
+        try:
+            codecs[r["codec"]["name"]] = get_codec(r["codec"]["name"], device=device)
+        except Exception:  # a codec that cannot run here gets no listening column
+            continue
+    for utt in ds.utterances:
+        ref = load_audio(utt.path).wav
+        key = hashlib.sha256(utt.id.encode()).hexdigest()[:10]
+        clips[utt.id] = {"reference": _write_clip(ref, media / f"{key}-reference")}
+        for name, codec in codecs.items():
+            y = codec.roundtrip(torch.from_numpy(ref)[None, None], 16000).wav[0, 0].cpu().numpy()
+            safe = name.replace("@", "_at_").replace("/", "_")
+            clips[utt.id][name] = _write_clip(y, media / f"{key}-{safe}")
+    return clips
+
+
+def examples_html(clips: dict[str, dict[str, tuple[str, str]]], codecs: list[str]) -> str:
+    cols = ["reference", *[c for c in codecs if any(c in v for v in clips.values())]]
+    head = "<th>utterance</th>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    rows = []
+    for uid, per in clips.items():
+        cells = [f"<td>{html.escape(uid)}</td>"]
+        for c in cols:
+            if c not in per:
+                cells.append("<td>—</td>")
+                continue
+            clip, png = per[c]
+            cells.append(
+                f'<td><audio controls preload="metadata" src="media/{clip}"></audio>'
+                f'<img alt="log-mel spectrogram, {html.escape(c)}" src="media/{png}"></td>'
+            )
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="ex"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def footer_html(results: list[dict[str, Any]]) -> str:
+    from datetime import UTC, datetime
+
+    git = git_info()
+    versions = ", ".join(f"{k} {v}" for k, v in package_versions().items() if v)
+    devices = sorted({r["provenance"]["device"] for r in results})
+    return (
+        f"<footer><p>Generated by <code>python -m bench report</code> on "
+        f"{datetime.now(UTC).date()} at commit <code>{(git['commit'] or 'unknown')[:10]}</code>"
+        f"{' (dirty tree)' if git['dirty'] else ''}; result devices: {', '.join(devices)}.</p>"
+        f"<p>Packages: {html.escape(versions)}.</p><p>{html.escape(ATTRIBUTION)}</p></footer>"
+    )
+
+
+def page(title: str, body: str, footer: str) -> str:
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
+        f"{html.escape(title)}</title><style>{CSS}</style></head><body><h1>"
+        f"{html.escape(title)}</h1>{body}{footer}<script>{JS}</script></body></html>\n"
+    )
+
+
+def write_report(
+    results_dir: Path,
+    out: Path,
+    dataset: str | None = None,
+    codecs: list[str] | None = None,
+    examples: int = 4,
+    device: str = "cpu",
+) -> Path:
+    """Write the site into ``out`` (replaced); returns the index page."""
+    results = load_visible(results_dir)
+    by_ds: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        if codecs and r["codec"]["name"] not in codecs:
+            continue
+        by_ds.setdefault(r["dataset"]["slug"], []).append(r)
+    if dataset:
+        by_ds = {k: v for k, v in by_ds.items() if k == dataset}
+    if not by_ds:
+        raise ValueError(f"no result files to report under {results_dir} (dataset {dataset!r})")
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    everything = [r for rs in by_ds.values() for r in rs]
+    foot = footer_html(everything)
+    parts = ["<p>Every number: mean ± half-width of the 95 % BCa CI on the utterances every "
+             "codec scored (n per column), from the committed result files; click a column to "
+             "sort. Bitrate is the payload rate.</p>"]  # fmt: skip
+    for slug in sorted(by_ds):
+        rs = by_ds[slug]
+        ds = rs[0]["dataset"]
+        plot = out / f"rate_distortion_{slug}.png"
+        plot_rate_distortion(rs, plot)
+        parts += [
+            f"<h2>{html.escape(ds['name'])} — {ds['num_utterances']} utterances "
+            f"(<code>{html.escape(slug)}</code>)</h2>",
+            table_html(rs),
+            f'<img alt="rate-distortion on {html.escape(slug)}" src="{plot.name}" '
+            'style="max-width:100%">',
+        ]
+        if examples > 0:
+            ids = example_ids(rs, examples)
+            clips = decode_examples(rs, ids, out, device)
+            names = [r["codec"]["name"] for r in sorted(rs, key=lambda r: payload_bps(r) or 0)]
+            parts += [
+                "<h3>Listening examples</h3><p>Re-decoded with the same roundtrip the metrics "
+                "scored (deterministic codecs), stored as 16-bit FLAC; log-mel spectrograms "
+                "below each player.</p>",
+                examples_html(clips, names),
+            ]
+    index = out / "index.html"
+    atomic_write_text(index, page("Speech-codec benchmark", "".join(parts), foot))
+    return index
