@@ -531,15 +531,33 @@ def main(argv: list[str] | None = None) -> int:
     from bench.data import DatasetError
     from bench.runner import RunError
 
+    return dispatch(
+        args, debug, usage=(CliError, DatasetError, KeyError, ValueError),
+        failures=(RunError, CodecUnavailable, OSError),
+    )  # fmt: skip
+
+
+def dispatch(
+    args: argparse.Namespace,
+    debug: bool,
+    usage: tuple[type[BaseException], ...],
+    failures: tuple[type[BaseException], ...],
+) -> int:
+    """Run ``args.func`` with the CLIs' one error policy (shared by ``bench`` and ``taae``).
+
+    ``usage`` errors print one line and exit 2; ``failures`` (the run could not do its job) print
+    one line and exit 1; anything else is a bug: one line saying how to see the traceback, exit 1.
+    ``debug`` re-raises every error with its traceback instead.
+    """
     try:
         return int(args.func(args))
-    except (CliError, DatasetError, KeyError, ValueError) as exc:
+    except usage as exc:
         if debug:
             raise
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"error: {msg}", file=sys.stderr)
         return 2
-    except (RunError, CodecUnavailable, OSError) as exc:
+    except failures as exc:
         if debug:
             raise
         print(f"error: {exc}", file=sys.stderr)

@@ -318,33 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    from bench.cli import debug_enabled
+    from bench.cli import debug_enabled, dispatch
 
     debug = debug_enabled(argv)
     argv = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--debug"]
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (KeyError, ValueError) as exc:  # unknown preset, bad override …: usage
-        if debug:
-            raise
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"error: {msg}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, RuntimeError) as exc:  # the run failed
-        if debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:
-        if debug:
-            raise
-        print(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug or BENCH_DEBUG=1 "
-            "for the traceback)",
-            file=sys.stderr,
-        )
-        return 1
+    # unknown preset or bad override: usage (2); missing file or failed run: 1
+    return dispatch(
+        args, debug, usage=(KeyError, ValueError), failures=(FileNotFoundError, RuntimeError)
+    )
 
 
 if __name__ == "__main__":
