@@ -251,17 +251,23 @@ def _plain(v: Any) -> Any:
     return list(v) if isinstance(v, (list, tuple)) else v
 
 
+#: Set to 1 to allow full unpickling of a DAC weight file that ``weights_only=True`` refuses.
+UNPICKLE_ENV = "DAC_ALLOW_UNPICKLE"
+
+
 def _load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a DAC weight file with ``weights_only=True``; full unpickling only when the user opts
+    in with ``$DAC_ALLOW_UNPICKLE=1`` (a pickle can run code: only for the file from the URL)."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as safe_exc:
-        # The published files were written before torch's weights_only default; if one holds
-        # more than tensors and plain containers, load it as DAC.load would, saying so.
-        warnings.warn(
-            f"{path}: not loadable with weights_only=True ({safe_exc}); loading it with full "
-            "unpickling — only do this with the file from the URL in the message",
-            stacklevel=3,
-        )
+        if os.environ.get(UNPICKLE_ENV) != "1":
+            raise CodecUnavailable(
+                f"{path} does not load with weights_only=True ({type(safe_exc).__name__}: "
+                f"{str(safe_exc)[:120]}); if it is the published file (`python -m bench weights`), "
+                f"set {UNPICKLE_ENV}=1 to allow full unpickling"
+            ) from safe_exc
+        warnings.warn(f"{path}: loading with full unpickling ({UNPICKLE_ENV}=1)", stacklevel=3)
         return torch.load(path, map_location="cpu", weights_only=False)
 
 
