@@ -212,3 +212,23 @@ def test_no_metric_worker_outlives_a_killed_run(tmp_path: Path, speech_folder: P
 
     alive = [k for k in kids if running(k)]
     assert not alive, f"metric workers {alive} outlived the killed run"
+
+
+class _NotATensor:  # a pickled object weights_only=True refuses
+    pass
+
+
+def test_dac_weights_needing_full_unpickling_are_refused_without_opt_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    pytest.importorskip("dac")
+    from audiocodecs import CodecUnavailable, get_codec
+    from audiocodecs.dac import weights_path
+
+    monkeypatch.setenv("DAC_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.delenv("DAC_ALLOW_UNPICKLE", raising=False)
+    torch.save({"state_dict": {}, "payload": _NotATensor()}, weights_path("16khz"))
+    with pytest.raises(CodecUnavailable, match="weights_only=True.*DAC_ALLOW_UNPICKLE=1"):
+        get_codec("dac_16khz@1kbps")
