@@ -183,12 +183,31 @@ class TAAECodec(Codec):
 
     def extra_config(self) -> dict[str, Any]:
         return {
-            "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+            "checkpoint": _display_checkpoint(self.checkpoint) if self.checkpoint else None,
+            "weights_sha256": _weights_sha256(self.checkpoint) if self.checkpoint else None,
             "preset": self.preset,
             "step": self.step,
             "posthoc": self.posthoc,
             "train_seed": self.seed,
         }
+
+
+def _display_checkpoint(folder: Path) -> str:
+    """``checkpoints/<preset>`` (or ``$TAAE_CHECKPOINTS/<preset>``): no machine path in results,
+    and the same text on every clone; the weights' SHA-256 beside it is the identity."""
+    folder = Path(folder)
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        return str(folder.resolve().relative_to(repo))
+    except ValueError:
+        return f"${CHECKPOINT_ENV}/{folder.name}"
+
+
+def _weights_sha256(folder: Path) -> str | None:
+    from audiocodecs.base import file_sha256
+
+    path = Path(folder) / "model.safetensors"
+    return file_sha256(path) if path.is_file() else None
 
 
 def load_codec(preset: str, posthoc: str | None = None, folder: Path | None = None) -> TAAECodec:
