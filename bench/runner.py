@@ -586,7 +586,10 @@ def _carry_over_metrics(
         return list(run_metrics), None
     try:
         old = load_result(path)
-        same = _jsonable(old["codec"]) == _jsonable(codec.describe()) and (
+        now = _jsonable(codec.describe())
+        # fields added to describe() after the earlier run (schema growth) are not a change of
+        # the codec; every field both hold must match
+        same = {k: v for k, v in now.items() if k in old["codec"]} == _jsonable(old["codec"]) and (
             old["dataset"]["ids_sha256"] == dataset.ids_hash
         )
     except (ValueError, OSError, KeyError, TypeError):
