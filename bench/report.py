@@ -81,7 +81,23 @@ def _cell(value: str, sort_value: Any) -> str:
     return f'<td data-v="{html.escape(str(sort_value))}">{html.escape(value)}</td>'
 
 
-def table_html(results: list[dict[str, Any]]) -> str:
+def _card_link(result: dict[str, Any], out: Path | None) -> str:
+    """`` (model card)`` link for a codec whose checkpoint folder holds a MODEL_CARD.md."""
+    import os
+
+    from bench.results import REPO_ROOT
+
+    ckpt = result["codec"].get("checkpoint")
+    if not ckpt or out is None:
+        return ""
+    card = REPO_ROOT / ckpt / "MODEL_CARD.md"
+    if not card.is_file():
+        return ""
+    href = os.path.relpath(card, out.resolve())
+    return f' <a href="{html.escape(href)}">model card</a>'
+
+
+def table_html(results: list[dict[str, Any]], out: Path | None = None) -> str:
     """Sortable leaderboard table on common utterances (same numbers as LEADERBOARD.md)."""
     comp = compare(results)
     heads = ["codec", "payload bps"]
@@ -96,7 +112,8 @@ def table_html(results: list[dict[str, Any]]) -> str:
     for r in sorted(results, key=lambda r: payload_bps(r) or 0.0):
         name = r["codec"]["name"]
         bps = payload_bps(r)
-        cells = [_cell(name, name), _cell(f"{bps:.0f}" if bps else "—", bps or 0)]
+        first = f'<td data-v="{html.escape(name)}">{html.escape(name)}{_card_link(r, out)}</td>'
+        cells = [first, _cell(f"{bps:.0f}" if bps else "—", bps or 0)]
         for m in comp.metrics:
             s = comp.summary[name].get(m) or {}
             if s.get("mean") is None:
@@ -252,7 +269,7 @@ def write_report(
         parts += [
             f"<h2>{html.escape(ds['name'])} — {ds['num_utterances']} utterances "
             f"(<code>{html.escape(slug)}</code>)</h2>",
-            table_html(rs),
+            table_html(rs, out),
             f'<img alt="rate-distortion on {html.escape(slug)}" src="{plot.name}" '
             'style="max-width:100%">',
         ]
