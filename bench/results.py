@@ -239,12 +239,30 @@ def _relative_arg(arg: str) -> str:
 
 
 def load_result(path: Path) -> dict[str, Any]:
+    """A result file, checked for its schema version and required fields (``ValueError``)."""
     with open(path, encoding="utf-8") as f:
         obj = json.load(f)
     if not isinstance(obj, dict) or obj.get("schema") != SCHEMA_VERSION:
         schema = obj.get("schema") if isinstance(obj, dict) else type(obj).__name__
         raise ValueError(f"{path}: not a result file of schema {SCHEMA_VERSION} ({schema!r})")
+    missing = [f"{a}.{b}" if b else a for a, b in REQUIRED_FIELDS
+               if not isinstance(obj.get(a), dict if b else (dict, list))
+               or (b and b not in obj[a])]  # fmt: skip
+    if missing:
+        raise ValueError(f"{path}: result file lacks {', '.join(missing)}")
     return obj
+
+
+#: (field, sub-field) every result file must hold; checked once here for every reader.
+REQUIRED_FIELDS = (
+    ("codec", "name"),
+    ("dataset", "name"),
+    ("dataset", "slug"),
+    ("metrics", None),
+    ("summary", None),
+    ("counts", None),
+    ("utterances", None),
+)
 
 
 def find_results(root: Path) -> list[Path]:

@@ -436,18 +436,24 @@ def _process_utterance(
 
 
 def _write(journal: Journal, base: dict[str, Any], res: dict[str, Any], metrics: list[str]) -> None:
-    errors = res.get("errors", {})
-    values = res.get("metrics", {})
+    journal.append(_set_metric_status({**base, **res}, metrics))
+
+
+def _set_metric_status(record: dict[str, Any], metrics: list[str]) -> dict[str, Any]:
+    """Status of a scored record from its metric errors: ``failed`` when every metric failed,
+    ``partial`` when some did, else ``ok`` (with ``stage`` and ``error`` to match)."""
+    errors = record.get("errors") or {}
+    values = record.get("metrics") or {}
     if errors and all(values.get(m) is None for m in metrics):
-        status = "failed"
+        record["status"] = "failed"
     elif errors:
-        status = "partial"
+        record["status"] = "partial"
     else:
-        status = "ok"
-    record = {**base, "status": status, "stage": "metrics" if errors else None, **res}
+        record["status"] = "ok"
+    record["stage"] = "metrics" if errors else None
     if errors:
         record["error"] = "; ".join(f"{k}: {v}" for k, v in errors.items())
-    journal.append(record)
+    return record
 
 
 def _peak_memory_mb(device: str) -> dict[str, Any]:
@@ -607,15 +613,7 @@ def _carry_over_metrics(
             for key in ("errors", "weights", "skipped", "metric_seconds"):
                 if m in (prev.get(key) or {}):
                     rec.setdefault(key, {})[m] = prev[key][m]
-        metrics_all = [*extra, *run_metrics]
-        errors = rec.get("errors") or {}
-        if errors and all(rec["metrics"].get(m) is None for m in metrics_all):
-            rec["status"] = "failed"
-        elif errors:
-            rec["status"] = "partial"
-        if errors:
-            rec["stage"] = "metrics"
-            rec["error"] = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        _set_metric_status(rec, [*extra, *run_metrics])
     order = [m for m in old["metrics"] if m not in run_metrics] + list(run_metrics)
     return order, {
         "metrics": extra,
