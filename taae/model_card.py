@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.compare import summarize_metric
+from bench.compare import scored, summarize_metric
 from bench.metrics import get_metric
 from bench.results import atomic_write_text, find_results, load_result
 
@@ -90,10 +90,9 @@ def render(folder: Path, codecs: list[str], results_root: Path = RESULTS_ROOT) -
         lines.append("No committed result file evaluates this checkpoint yet.")
     for res in sorted(results, key=lambda r: (r["dataset"]["slug"], r["codec"]["name"])):
         ds = res["dataset"]
-        ids = {m: sorted({u["id"] for u in res["utterances"]}) for m in res["metrics"]}
         cells = []
         for m in res["metrics"]:
-            s = summarize_metric(res, m, [i for i in ids[m] if _has(res, i, m)])
+            s = summarize_metric(res, m, sorted(scored(res, m)))
             if s.get("mean") is None:
                 continue
             ci = s.get("ci95") or [s["mean"], s["mean"]]
@@ -118,13 +117,6 @@ def render(folder: Path, codecs: list[str], results_root: Path = RESULTS_ROOT) -
         "",
     ]
     return "\n".join(lines)
-
-
-def _has(res: dict[str, Any], uid: str, metric: str) -> bool:
-    for u in res["utterances"]:
-        if u["id"] == uid:
-            return (u.get("metrics") or {}).get(metric) is not None and u["status"] != "failed"
-    return False
 
 
 def write_card(folder: Path, codecs: list[str], results_root: Path = RESULTS_ROOT) -> Path:
