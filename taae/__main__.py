@@ -156,6 +156,7 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
         ship=args.ship,
         bench_args=args.bench_args,
         limit=args.limit,
+        variants=tuple(args.variants),
     )
     return 0
 
@@ -226,13 +227,21 @@ def build_parser() -> argparse.ArgumentParser:
         "ablate",
         help="train all ablation variants × seeds, evaluate with the harness, write ABLATION.md",
     )
-    from taae.ablate import DEFAULT_EVAL_SETS
+    from taae.ablate import DEFAULT_EVAL_SETS, VARIANTS
 
     ab.add_argument(
-        "--scale", default="tiny", choices=["tiny", "tinyspec", "small", "paper", "test"]
+        "--scale", default="tinyspec", choices=["tiny", "tinyspec", "small", "paper", "test"]
     )
     ab.add_argument("--bps", type=int, default=348, help="bitrate family: 348 or 613 (default 348)")
     ab.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ab.add_argument(
+        "--variants",
+        nargs="+",
+        default=list(VARIANTS),
+        choices=list(VARIANTS),
+        help="variants to train/evaluate (default: all five; e.g. `hybrid rvq` first when CPU "
+        "is short)",
+    )
     ab.add_argument(
         "--data",
         nargs="+",

@@ -58,16 +58,25 @@ class AblationRun:
         return self.run_dir.parent / f"{self.preset}.out"
 
 
-def plan(scale: str, bps: int, seeds: list[int], runs_root: Path) -> list[AblationRun]:
+def plan(
+    scale: str,
+    bps: int,
+    seeds: list[int],
+    runs_root: Path,
+    variants: tuple[str, ...] = VARIANTS,
+) -> list[AblationRun]:
     """All runs of the study, seed-major (seed 0 of every variant first)."""
     from audiocodecs.taae import FAMILY_SUFFIX, ablation_codec_name, ablation_preset
     from taae.presets import PRESETS
 
     if bps not in FAMILY_SUFFIX:
         raise ValueError(f"no registry names for the {bps} bps family (have {list(FAMILY_SUFFIX)})")
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        raise ValueError(f"unknown variants {unknown} (have {list(VARIANTS)})")
     out = []
     for seed in seeds:
-        for variant in VARIANTS:
+        for variant in (v for v in VARIANTS if v in variants):
             preset = ablation_preset(variant, bps, scale)
             if preset not in PRESETS:
                 raise KeyError(f"no preset {preset!r} (see `python -m taae presets`)")
@@ -283,13 +292,19 @@ def data_minutes(data: list[str]) -> float | None:
 
 
 def write_study(results_root: Path, study: dict[str, Any]) -> None:
-    """Write ``study.json``; seeds and runs already recorded there by earlier calls are kept."""
+    """Write ``study.json``; seeds and variants already recorded there by earlier calls of the
+    same study (scale, bitrate, steps) are kept, so ``--variants hybrid rvq`` then the rest
+    build one study."""
     path = results_root / "study.json"
     if path.exists():
         old = json.loads(path.read_text())
-        same = all(old.get(k) == study[k] for k in ("scale", "bps", "steps", "presets"))
-        if same:
+        if all(old.get(k) == study[k] for k in ("scale", "bps", "steps")):
             study["seeds"] = sorted(set(old.get("seeds", [])) | set(study["seeds"]))
+            codecs = {**old.get("codecs", {}), **study["codecs"]}
+            study["codecs"] = {v: codecs[v] for v in VARIANTS if v in codecs}
+            presets = set(old.get("presets", [])) | set(study["presets"])
+            study["presets"] = [p for p in old.get("presets", []) + study["presets"] if p in presets]
+            study["presets"] = list(dict.fromkeys(study["presets"]))
     write_json(path, study)
 
 
@@ -317,11 +332,12 @@ def ablate(
     ship: bool = False,
     bench_args: list[str] | None = None,
     limit: int | None = None,
+    variants: tuple[str, ...] = VARIANTS,
 ) -> None:
     """The whole study; each stage skips work that is already complete."""
     from taae.presets import get_preset
 
-    runs = plan(scale, bps, seeds, runs_root)
+    runs = plan(scale, bps, seeds, runs_root, variants)
     total = steps or get_preset(runs[0].preset).train.steps
     results_root.mkdir(parents=True, exist_ok=True)
     if "train" in stages:

@@ -187,6 +187,7 @@ PRESETS: dict[str, TAAEConfig] = {}
 PRESETS.update(_variants(_TINY, "tiny", (17,) * 6))
 PRESETS.update(_variants(_TINY, "tiny", (5,) * 6))  # lower-bitrate point where the bottleneck binds
 PRESETS.update(_variants(_TINYSPEC, "tinyspec", (17,) * 6))
+PRESETS.update(_variants(_TINYSPEC, "tinyspec", (5,) * 6))  # the ablation at the CPU recipe
 PRESETS.update(_variants(_SMALL, "small", (17,) * 6))
 PRESETS.update(_variants(_PAPER, "paper", (17,) * 6))
 PRESETS.update(_variants(_TEST, "test", (17,) * 6))
