@@ -20,7 +20,8 @@ DEFAULT_CODECS = (
     "opus@12kbps",
     "taae_fsq",
     "taae_rvq",
-    "taae_tiny_fsq",
+    "taae_fsq_348",
+    "taae_rvq_348",
 )
 
 

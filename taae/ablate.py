@@ -302,9 +302,8 @@ def write_study(results_root: Path, study: dict[str, Any]) -> None:
             study["seeds"] = sorted(set(old.get("seeds", [])) | set(study["seeds"]))
             codecs = {**old.get("codecs", {}), **study["codecs"]}
             study["codecs"] = {v: codecs[v] for v in VARIANTS if v in codecs}
-            presets = set(old.get("presets", [])) | set(study["presets"])
-            study["presets"] = [p for p in old.get("presets", []) + study["presets"] if p in presets]
-            study["presets"] = list(dict.fromkeys(study["presets"]))
+            both = old.get("presets", []) + study["presets"]
+            study["presets"] = list(dict.fromkeys(both))
     write_json(path, study)
 
 

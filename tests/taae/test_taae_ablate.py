@@ -88,3 +88,18 @@ def test_micro_study_end_to_end_then_rerun_skips_everything(
     ablate(**(kwargs | {"stages": ("train", "report")}))
     out = capsys.readouterr().out
     assert "10 of 10 runs complete, 0 to go" in out
+
+
+def test_plan_variants_filter_keeps_order_and_rejects_unknown(tmp_path: Path) -> None:
+    from taae.ablate import plan
+
+    runs = plan("tinyspec", 348, [0, 1], tmp_path, ("rvq", "hybrid"))
+    assert [(r.seed, r.variant) for r in runs] == [
+        (0, "hybrid"),
+        (0, "rvq"),
+        (1, "hybrid"),
+        (1, "rvq"),
+    ]
+    assert runs[0].preset == "tinyspec_fsq_hybrid_348bps"
+    with pytest.raises(ValueError, match="unknown variants"):
+        plan("tinyspec", 348, [0], tmp_path, ("hybrid", "vq"))
