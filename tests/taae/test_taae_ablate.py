@@ -91,8 +91,6 @@ def test_micro_study_end_to_end_then_rerun_skips_everything(
 
 
 def test_plan_variants_filter_keeps_order_and_rejects_unknown(tmp_path: Path) -> None:
-    from taae.ablate import plan
-
     runs = plan("tinyspec", 348, [0, 1], tmp_path, ("rvq", "hybrid"))
     assert [(r.seed, r.variant) for r in runs] == [
         (0, "hybrid"),
