@@ -1,30 +1,29 @@
 """TAAE codecs (this project's transformer auto-encoder, package ``taae``).
 
 Entries and the checkpoints they load (``$TAAE_CHECKPOINTS`` or ``<repo>/checkpoints``, one folder
-per preset holding ``model.safetensors`` + ``config.json``):
+per preset holding ``model.safetensors`` + ``config.json``). The unprefixed names are the CPU recipe
+(``tinyspec``: STFT front end + iSTFT head, ``results/recipes.md`` #2); the paper-faithful patch
+front end + linear head at tiny size carries the ``taae_tiny_`` prefix:
 
-===================  ==========================  =============================================
-name                 preset (checkpoint folder)  bottleneck
-===================  ==========================  =============================================
-taae_fsq             tiny_fsq_hybrid_613bps      FSQ 6 × 17 levels, hybrid training, 613 bps
-taae_fsq_ste         tiny_fsq_ste_613bps         same, straight-through-only training
-taae_fsq_noise       tiny_fsq_noise_613bps       same, noise-only training
-taae_fsq_none        tiny_fsq_none_613bps        same, no quantization emulation in training
-taae_rvq             tiny_rvq_613bps             RVQ 2 × 4913 entries, 613 bps
-taae_fsq@400bps      tiny_fsq_hybrid_613bps      post-hoc residual FSQ 1 × 6^6 (388 bps)
-taae_fsq@700bps      tiny_fsq_hybrid_613bps      post-hoc residual FSQ 2 × 5^6 (697 bps)
-taae_fsq@1000bps     tiny_fsq_hybrid_613bps      post-hoc residual FSQ 4 × 3^6 (951 bps)
-taae_fsq_348         tiny_fsq_hybrid_348bps      FSQ 6 × 5 levels, hybrid training, 348 bps
-taae_fsq_ste_348     tiny_fsq_ste_348bps         same, straight-through-only training
-taae_fsq_noise_348   tiny_fsq_noise_348bps       same, noise-only training
-taae_fsq_none_348    tiny_fsq_none_348bps        same, no quantization emulation in training
-taae_rvq_348         tiny_rvq_348bps             RVQ 2 × 125 entries (348 bps)
-taae_small_fsq …     small_fsq_hybrid_613bps …   the five variants at small / paper scale
-taae_test_fsq …      test_fsq_hybrid_613bps …    micro presets for the ablation tests (tests only)
-taae_fsq_348@400bps  tiny_fsq_hybrid_348bps      the same ladder (388 / 697 / 951 bps) on the
- … @700bps, @1000bps                             348 bps hybrid model
-taae_fsq_random      (none: random init)         tiny FSQ hybrid, untrained (tests only)
-===================  ==========================  =============================================
+=======================  ============================  ===========================================
+name                     preset (checkpoint folder)    bottleneck
+=======================  ============================  ===========================================
+taae_fsq                 tinyspec_fsq_hybrid_613bps    FSQ 6 × 17 levels, hybrid training, 613 bps
+taae_fsq_ste             tinyspec_fsq_ste_613bps       same, straight-through-only training
+taae_fsq_noise           tinyspec_fsq_noise_613bps     same, noise-only training
+taae_fsq_none            tinyspec_fsq_none_613bps      same, no quantization emulation in training
+taae_rvq                 tinyspec_rvq_613bps           RVQ 2 × 4913 entries, 613 bps
+taae_fsq@400bps          tinyspec_fsq_hybrid_613bps    post-hoc residual FSQ 1 × 6^6 (388 bps)
+taae_fsq@700bps          tinyspec_fsq_hybrid_613bps    post-hoc residual FSQ 2 × 5^6 (697 bps)
+taae_fsq@1000bps         tinyspec_fsq_hybrid_613bps    post-hoc residual FSQ 4 × 3^6 (951 bps)
+taae_fsq_348 …           tinyspec_fsq_hybrid_348bps …  FSQ 6 × 5 levels (348 bps), the five variants
+taae_rvq_348             tinyspec_rvq_348bps           RVQ 2 × 125 entries (348 bps)
+taae_tiny_fsq …          tiny_fsq_hybrid_613bps …      the same names with ``taae_tiny_`` for the
+taae_tiny_fsq_ste_348 …  tiny_fsq_ste_348bps …         patch/linear tiny models (and their ladder)
+taae_small_fsq …         small_fsq_hybrid_613bps …     the five variants at small / paper scale
+taae_test_fsq …          test_fsq_hybrid_613bps …      micro presets for the ablation tests (tests only)
+taae_fsq_random          (none: random init)           tiny FSQ hybrid, untrained (tests only)
+=======================  ============================  ===========================================
 
 Frame rate 25 Hz at 16 kHz; nominal bitrate = 25 × Σ log2(codebook size), derived from the loaded
 bottleneck. Missing checkpoints make an entry unavailable with the command that trains it.
@@ -58,15 +57,16 @@ ABLATION_STEMS: dict[str, str] = {
 FAMILY_SUFFIX: dict[int, str] = {613: "", 348: "_348"}
 
 
-def ablation_codec_name(variant: str, bps: int, scale: str = "tiny") -> str:
-    """Registry name of an ablation variant: ``taae_fsq_ste_348`` (tiny), ``taae_small_rvq`` …"""
+def ablation_codec_name(variant: str, bps: int, scale: str = "tinyspec") -> str:
+    """Registry name of an ablation variant: ``taae_fsq_ste_348`` (the default ``tinyspec``
+    scale), ``taae_tiny_rvq_348``, ``taae_small_rvq`` …"""
     stem = ABLATION_STEMS[variant]
-    if scale != "tiny":
+    if scale != DEFAULT_SCALE:
         stem = stem.replace("taae_", f"taae_{scale}_", 1)
     return stem + FAMILY_SUFFIX[bps]
 
 
-def ablation_preset(variant: str, bps: int, scale: str = "tiny") -> str:
+def ablation_preset(variant: str, bps: int, scale: str = "tinyspec") -> str:
     """Preset of an ablation variant: ``tiny_fsq_hybrid_613bps`` … ``tiny_rvq_613bps``."""
     if variant == "rvq":
         return f"{scale}_rvq_{bps}bps"
@@ -81,6 +81,11 @@ LADDER: dict[str, tuple[str, str, int]] = {
 }
 LADDER_SUFFIXES = tuple(LADDER)
 SCALES = ("tiny", "tinyspec", "small", "paper", "test")
+#: the scale whose registry names carry no scale prefix (``taae_fsq``, ``taae_rvq`` …): the CPU
+#: recipe that beats Codec 2 700C (``results/recipes.md``)
+DEFAULT_SCALE = "tinyspec"
+#: scales whose FSQ hybrid models also serve the post-hoc residual-FSQ ladder
+LADDER_SCALES = ("tiny", "tinyspec")
 TEST_SCALE_PREFIX = "taae_test_"
 _MODE_TEXT = {
     "hybrid": "hybrid-trained",
@@ -93,9 +98,9 @@ _MODE_TEXT = {
 def _entries() -> dict[str, tuple[str, str | None, str]]:
     """registry name → (preset, post-hoc residual FSQ preset or None, description).
 
-    Every ablation family whose presets exist (tiny at 613 and 348 bps; small and paper at 613 bps
-    — the GPU path; the micro ``test`` scale used by tests), plus the residual-FSQ ladder of each
-    tiny hybrid model.
+    Every ablation family whose presets exist (tinyspec and tiny at 613 and 348 bps; small and
+    paper at 613 bps — the GPU path; the micro ``test`` scale used by tests), plus the
+    residual-FSQ ladder of each tiny / tinyspec hybrid model.
     """
     from taae.presets import PRESETS
 
@@ -111,12 +116,12 @@ def _entries() -> dict[str, tuple[str, str | None, str]]:
                 what = "RVQ" if variant == "rvq" else f"{grid} {_MODE_TEXT[variant]}"
                 name = ablation_codec_name(variant, bps, scale)
                 out[name] = (preset, None, f"TAAE {scale}, {what}, {bps} bps")
-                if scale == "tiny" and variant == "hybrid":
+                if scale in LADDER_SCALES and variant == "hybrid":
                     for suffix, (posthoc, stages, ladder_bps) in LADDER.items():
                         out[name + suffix] = (
                             preset,
                             posthoc,
-                            f"TAAE tiny {grid} hybrid, post-hoc residual FSQ {stages}, "
+                            f"TAAE {scale} {grid} hybrid, post-hoc residual FSQ {stages}, "
                             f"{ladder_bps} bps",
                         )
     return out

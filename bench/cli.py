@@ -20,8 +20,7 @@ DEFAULT_CODECS = (
     "opus@12kbps",
     "taae_fsq",
     "taae_rvq",
-    "taae_fsq_348",
-    "taae_rvq_348",
+    "taae_tiny_fsq",
 )
 
 

@@ -64,15 +64,22 @@ def _digits(metric: str) -> int:
     return {"sisdr": 1, "stoi": 3}.get(metric, 2)
 
 
-#: Folders under results/ that hold other things than leaderboard result files.
+#: Folders under results/ that hold other things than leaderboard result files (an ablation study
+#: may live in any ``ablation*`` folder, e.g. ``results/ablation_tinyspec``).
 NOT_RESULT_FOLDERS = ("check", "ablation", "perf", "report", "plots")
+
+
+def is_result_folder(name: str) -> bool:
+    """Whether ``results/<name>/`` holds leaderboard result files (not baselines, ablation
+    bookkeeping, reports or unmerged shards)."""
+    return name not in NOT_RESULT_FOLDERS and not name.startswith("ablation") and "-shard" not in name
 
 
 def load_visible(results_dir: Path) -> list[dict[str, Any]]:
     """Result files that belong on the leaderboard (test-only / random-init codecs excluded)."""
     out = []
     for path in find_results(results_dir):
-        if path.parent.name in NOT_RESULT_FOLDERS or "-shard" in path.parent.name:
+        if not is_result_folder(path.parent.name):
             continue  # baselines, ablation bookkeeping and unmerged shards are not leaderboard rows
         try:
             res = load_result(path)

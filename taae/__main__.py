@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     from taae.ablate import DEFAULT_EVAL_SETS, VARIANTS
 
     ab.add_argument(
-        "--scale", default="tiny", choices=["tiny", "tinyspec", "small", "paper", "test"]
+        "--scale", default="tinyspec", choices=["tiny", "tinyspec", "small", "paper", "test"]
     )
     ab.add_argument("--bps", type=int, default=348, help="bitrate family: 348 or 613 (default 348)")
     ab.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

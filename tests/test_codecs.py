@@ -10,7 +10,7 @@ import torch
 
 from audiocodecs import Codec, CodecError, align_length, codec_names, get_codec, get_entry
 from audiocodecs.resample import resample
-from tests.conftest import speech, speech_clips
+from tests.conftest import SHARED_TEST_CLEAN, speech, speech_clips
 
 ALL = codec_names(include_test_only=True)
 
@@ -80,7 +80,7 @@ def test_roundtrip_returns_aligned_finite_audio(name: str) -> None:
 #: Pretrained entries that are measured failures by design, with the evidence; their case is a
 #: strict xfail, so it turns into a test failure the day they start passing.
 KNOWN_DEGENERATE = {
-    "taae_fsq_none_348": "ablation control trained without quantization emulation: its decoder "
+    "taae_tiny_fsq_none_348": "ablation control trained without quantization emulation: its decoder "
     "collapses on rounded 5-level latents (results/ablation/ABLATION.md: Mel 5.7 vs 3.6 for "
     "hybrid, code entropy 9 of 348 bps)",
 }
@@ -98,6 +98,11 @@ KNOWN_DEGENERATE = {
 )
 def test_codec_changes_the_signal_but_keeps_it_correlated_when_pretrained(name: str) -> None:
     codec = _build(name)
+    if codec.pretrained and not SHARED_TEST_CLEAN.is_dir():
+        # The thresholds below were set on eight shared test-clean files; the embedded fallback
+        # set is other speakers (a weak 348 bps model sits at r ≈ 0.3 there), so a pass or a
+        # fail on it would say nothing about the codec.
+        pytest.skip(f"quality thresholds are calibrated on {SHARED_TEST_CLEAN} (absent)")
     corrs, envs = [], []
     # Median over eight 1 s clips of different utterances: one clip's envelope correlation of a
     # weak model swings 0.3–0.66 from file to file, and a check must not hinge on one file.

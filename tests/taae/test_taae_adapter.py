@@ -50,7 +50,25 @@ def test_missing_checkpoint_is_unavailable_with_the_fix(
     for name in NAMES:
         reason = get_entry(name).availability()
         assert reason is not None and str(tmp_path) in reason
-        assert "python -m taae train --preset tiny_" in reason
+        assert "python -m taae train --preset tinyspec_" in reason
+
+
+def test_default_fsq_and_rvq_share_one_recipe_at_one_bitrate() -> None:
+    """The mission's ``--codecs taae_fsq,taae_rvq`` compares the same recipe (the CPU recipe,
+    ``tinyspec``) differing only in the bottleneck."""
+    import dataclasses
+
+    from audiocodecs.taae import _entries
+    from taae.presets import get_preset
+
+    entries = _entries()
+    fsq, rvq = (get_preset(entries[n][0]) for n in ("taae_fsq", "taae_rvq"))
+    assert fsq.name.startswith("tinyspec_") and rvq.name.startswith("tinyspec_")
+    assert fsq.model == rvq.model and fsq.loss == rvq.loss and fsq.train == rvq.train
+    assert dataclasses.replace(rvq.bottleneck, kind="fsq") == fsq.bottleneck
+    # the bitrates themselves (613.1 bps each) are checked on built models below
+    for tiny in ("taae_tiny_fsq", "taae_tiny_rvq", "taae_tiny_fsq_348"):
+        assert entries[tiny][0].startswith("tiny_")
 
 
 def test_checkpoint_loads_with_posthoc_ladder(
@@ -60,7 +78,7 @@ def test_checkpoint_loads_with_posthoc_ladder(
     from taae.model import TAAE
     from taae.presets import get_preset
 
-    cfg = get_preset("tiny_fsq_hybrid_613bps")
+    cfg = get_preset("tinyspec_fsq_hybrid_613bps")
     save_model(
         tmp_path / cfg.name, TAAE(cfg.model, cfg.bottleneck), cfg, {"preset": cfg.name, "step": 7}
     )
@@ -85,7 +103,7 @@ def test_rvq_checkpoint_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     from taae.model import TAAE
     from taae.presets import get_preset
 
-    cfg = get_preset("tiny_rvq_613bps")
+    cfg = get_preset("tinyspec_rvq_613bps")
     torch.manual_seed(0)
     model = TAAE(cfg.model, cfg.bottleneck)
     model.train()
