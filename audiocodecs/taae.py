@@ -21,7 +21,7 @@ taae_rvq_348             tinyspec_rvq_348bps           RVQ 2 × 125 entries (348
 taae_tiny_fsq …          tiny_fsq_hybrid_613bps …      the same names with ``taae_tiny_`` for the
 taae_tiny_fsq_ste_348 …  tiny_fsq_ste_348bps …         patch/linear tiny models (and their ladder)
 taae_small_fsq …         small_fsq_hybrid_613bps …     the five variants at small / paper scale
-taae_test_fsq …          test_fsq_hybrid_613bps …      micro presets for the ablation tests (tests only)
+taae_test_fsq …          test_fsq_hybrid_613bps …      micro presets for the ablation tests
 taae_fsq_random          (none: random init)           tiny FSQ hybrid, untrained (tests only)
 =======================  ============================  ===========================================
 

@@ -72,7 +72,9 @@ NOT_RESULT_FOLDERS = ("check", "ablation", "perf", "report", "plots")
 def is_result_folder(name: str) -> bool:
     """Whether ``results/<name>/`` holds leaderboard result files (not baselines, ablation
     bookkeeping, reports or unmerged shards)."""
-    return name not in NOT_RESULT_FOLDERS and not name.startswith("ablation") and "-shard" not in name
+    if name in NOT_RESULT_FOLDERS or name.startswith("ablation"):
+        return False
+    return "-shard" not in name
 
 
 def load_visible(results_dir: Path) -> list[dict[str, Any]]:
