@@ -157,6 +157,7 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
         bench_args=args.bench_args,
         limit=args.limit,
         variants=tuple(args.variants),
+        ladder=not args.no_ladder,
     )
     return 0
 
@@ -277,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ab.add_argument(
         "--limit", type=int, default=None, help="first N utterances per set (smoke runs)"
+    )
+    ab.add_argument(
+        "--no-ladder",
+        action="store_true",
+        help="evaluate only the trained grids, not the hybrid model's post-hoc residual-FSQ "
+        "points (three codecs fewer per seed and set)",
     )
     ab.add_argument(
         "--bench-args",

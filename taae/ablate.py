@@ -35,7 +35,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = ("hybrid", "ste", "noise", "none", "rvq")
-DEFAULT_EVAL_SETS = ("default", "../shared/data/speech/librispeech/test-clean")
+DEFAULT_EVAL_SETS = ("librispeech-test-clean-122", "default")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,13 +194,15 @@ def evaluate(
     device: str,
     workers: int | None,
     bench_args: list[str] | None = None,
+    ladder: bool = True,
 ) -> None:
-    """``python -m bench run`` per seed and evaluation set (results under ``results_root``)."""
+    """``python -m bench run`` per seed and evaluation set (results under ``results_root``);
+    ``ladder`` adds the hybrid model's post-hoc residual-FSQ points (three more codecs)."""
     by_seed: dict[int, list[AblationRun]] = {}
     for run in runs:
         by_seed.setdefault(run.seed, []).append(run)
     for seed, seed_runs in sorted(by_seed.items()):
-        codecs = [r.codec for r in seed_runs] + ladder_codecs(seed_runs)
+        codecs = [r.codec for r in seed_runs] + (ladder_codecs(seed_runs) if ladder else [])
         env = dict(os.environ, TAAE_CHECKPOINTS=str(seed_runs[0].ckpt_root.resolve()))
         for spec in eval_sets:
             cmd = [
@@ -332,6 +334,7 @@ def ablate(
     bench_args: list[str] | None = None,
     limit: int | None = None,
     variants: tuple[str, ...] = VARIANTS,
+    ladder: bool = True,
 ) -> None:
     """The whole study; each stage skips work that is already complete."""
     from taae.presets import get_preset
@@ -348,7 +351,7 @@ def ablate(
         if missing:
             raise FileNotFoundError(f"not trained yet: {[str(r.ckpt_dir) for r in missing]}")
         extra = list(bench_args or []) + (["--limit", str(limit)] if limit else [])
-        evaluate(runs, eval_sets, results_root, device, workers, extra)
+        evaluate(runs, eval_sets, results_root, device, workers, extra, ladder)
     if "gap" in stages:
         gaps = quantization_gaps(runs, eval_sets, device, limit)
         path = results_root / "gaps.json"
