@@ -157,6 +157,92 @@ def reported_table() -> str:
     )
 
 
+#: Pairs the leaderboard tests head to head wherever both codecs have results on a dataset:
+#: the mission's FSQ vs RVQ, each TAAE against Codec 2 at ≈ 700 bps, the CPU recipe against the
+#: paper-faithful tiny model, and Lyra 3.2 kbps against Opus 6 kbps.
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("taae_fsq", "taae_rvq"),
+    ("taae_fsq", "codec2@700"),
+    ("taae_rvq", "codec2@700"),
+    ("taae_fsq", "taae_tiny_fsq"),
+    ("lyra@3.2kbps", "opus@6kbps"),
+)
+PAIR_ALPHA = 0.05
+
+
+def _holm(pvalues: list[float | None], alpha: float = PAIR_ALPHA) -> list[bool]:
+    """Holm–Bonferroni rejections (``None`` never rejected)."""
+    order = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    reject = [False] * len(pvalues)
+    for rank, (p, i) in enumerate(order):
+        if p > alpha / (len(order) - rank):
+            break
+        reject[i] = True
+    return reject
+
+
+def paired_rows(a: dict[str, Any], b: dict[str, Any], comp: Comparison) -> list[dict[str, Any]]:
+    """``a`` − ``b`` per metric on the comparison's common utterances: mean difference, BCa
+    CI, sign-flip p (``bench.stats.paired_test``), Holm over the pair's metrics. For a weighted
+    metric (WER) the test runs on per-utterance error counts (rate × words / 100), so long
+    utterances weigh what they weigh in the corpus rate."""
+    from bench.compare import weights
+    from bench.metrics import get_metric
+    from bench.stats import paired_test
+
+    rows = []
+    for m in comp.metrics:
+        if m not in a["metrics"] or m not in b["metrics"] or not comp.common.get(m):
+            continue
+        va, vb = comp.values(a, m), comp.values(b, m)
+        unit = ""
+        if (a["metrics"][m] or {}).get("weighted"):
+            w = weights(a, m)
+            words = [w[i] for i in comp.common[m]]
+            va = [x * n / 100.0 for x, n in zip(va, words, strict=True)]
+            vb = [x * n / 100.0 for x, n in zip(vb, words, strict=True)]
+            unit = " errors / utt."
+        res = paired_test(va, vb)
+        rows.append({"metric": m, "unit": unit, "higher": get_metric(m).higher_is_better, **res})
+    for row, rej in zip(rows, _holm([r["p_value"] for r in rows]), strict=True):
+        row["significant"] = rej
+    return rows
+
+
+def paired_section(results: list[dict[str, Any]], comp: Comparison) -> list[str]:
+    """Markdown lines: the :data:`PAIRS` present in this dataset, tested head to head."""
+    from bench.metrics import get_metric
+    from bench.stats import format_p
+
+    by_name = {r["codec"]["name"]: r for r in results}
+    pairs = [(x, y) for x, y in PAIRS if x in by_name and y in by_name]
+    if not pairs:
+        return []
+    lines = [
+        "Paired comparisons (same utterances; mean difference A − B with its 95 % BCa CI; "
+        "sign-flip permutation test, exact up to 17 utterances, else 20,000 Monte-Carlo "
+        "resamples, p never printed below the design's floor; *significant* after Holm over "
+        f"the pair's metrics at α = {PAIR_ALPHA}; WER is tested on per-utterance error counts):",
+        "",
+        "| A − B | metric | n | mean diff | 95 % CI | p | better |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for x, y in pairs:
+        for row in paired_rows(by_name[x], by_name[y], comp):
+            m, d, ci = row["metric"], row["mean_diff"], row["ci95"]
+            digits = _digits(m) + 1
+            if d is None:
+                continue
+            winner = (x if (d > 0) == row["higher"] else y) if row["significant"] else "n.s."
+            cis = "—" if not ci else f"[{ci[0]:+.{digits}f}, {ci[1]:+.{digits}f}]"
+            lines.append(
+                f"| `{x}` − `{y}` | {get_metric(m).label}{row['unit']} | {row['n']} | "
+                f"{d:+.{digits}f} | {cis} | {format_p(row['p_value'], row['p_min'])} | "
+                f"{winner if winner == 'n.s.' else f'`{winner}`'} |"
+            )
+    return [*lines, ""]
+
+
 def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
     """The whole LEADERBOARD.md text."""
     by_ds: dict[str, list[dict[str, Any]]] = {}
@@ -199,6 +285,7 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
                 lines.append(f"- † `{name}`: {text}")
         if any(comp.failures.values()):
             lines.append("")
+        lines += paired_section(rs, comp)
         by_text: dict[str, list[str]] = {}
         for r in sorted(rs, key=lambda r: r["codec"]["name"]):
             if r["codec"].get("caveat"):

@@ -2,7 +2,7 @@
 
 Each length runs in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own. Usage::
 
-    python benchmarks/taae_long_audio.py [--codec taae_fsq] [--seconds 10 60 600] [--out FILE]
+    python benchmarks/taae_long_audio.py [--codec taae_tiny_fsq] [--seconds 10 60 600] [--out FILE]
 
 Prints one JSON row per length: seconds of audio, encode and decode wall-clock, peak RSS of the
 process (MB) and the RSS before the audio was built (model + libraries), on the current machine.
@@ -35,7 +35,7 @@ print(json.dumps({"codec": sys.argv[1], "seconds": seconds, "encode_s": t1 - t0,
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--codec", default="taae_fsq")
+    p.add_argument("--codec", default="taae_tiny_fsq")
     p.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0, 600.0])
     p.add_argument("--out", help="also write the rows (and the machine) as JSON here")
     args = p.parse_args()

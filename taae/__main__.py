@@ -158,6 +158,7 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
         limit=args.limit,
         variants=tuple(args.variants),
         ladder=not args.no_ladder,
+        compare_with=args.compare_with,
     )
     return 0
 
@@ -278,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ab.add_argument(
         "--limit", type=int, default=None, help="first N utterances per set (smoke runs)"
+    )
+    ab.add_argument(
+        "--compare-with",
+        default=None,
+        metavar="RESULTS_DIR",
+        help="another study's results folder (e.g. results/ablation): the report puts both "
+        "studies' verdicts side by side",
     )
     ab.add_argument(
         "--no-ladder",

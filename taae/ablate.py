@@ -306,6 +306,7 @@ def write_study(results_root: Path, study: dict[str, Any]) -> None:
             study["codecs"] = {v: codecs[v] for v in VARIANTS if v in codecs}
             both = old.get("presets", []) + study["presets"]
             study["presets"] = list(dict.fromkeys(both))
+            study["compare_with"] = study.get("compare_with") or old.get("compare_with")
     write_json(path, study)
 
 
@@ -335,8 +336,11 @@ def ablate(
     limit: int | None = None,
     variants: tuple[str, ...] = VARIANTS,
     ladder: bool = True,
+    compare_with: str | None = None,
 ) -> None:
-    """The whole study; each stage skips work that is already complete."""
+    """The whole study; each stage skips work that is already complete. ``compare_with`` (a
+    results folder of another study, relative to the repository) adds both studies' verdicts
+    side by side to the report."""
     from taae.presets import get_preset
 
     runs = plan(scale, bps, seeds, runs_root, variants)
@@ -376,6 +380,7 @@ def ablate(
                 "runs_root": str(runs_root),
                 "presets": [r.preset for r in runs if r.seed == seeds[0]],
                 "codecs": {r.variant: r.codec for r in runs if r.seed == seeds[0]},
+                "compare_with": compare_with,
             },
         )
     elif not (results_root / "study.json").exists():

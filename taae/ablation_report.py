@@ -622,6 +622,86 @@ def _verdict_lines(tests: list[dict[str, Any]], variants: list[str]) -> list[str
     return out
 
 
+def _verdict_word(t: dict[str, Any] | None) -> str:
+    if t is None:
+        return "—"
+    if not t["significant_holm"]:
+        return "n.s."
+    return "variant better" if t["variant_better"] else "hybrid better"
+
+
+def _study_context(root: Path) -> dict[str, Any]:
+    """What one operating point is: scale, bitrate, steps, seeds, evaluation sets, hybrid PESQ."""
+    study = _load(root / "study.json")
+    data = collect(root, study)
+    seeds = list(study["seeds"])
+    pesq = seed_means(data, "hybrid", seeds, "pesq_wb")
+    gaps = _load(root / "gaps.json") if (root / "gaps.json").exists() else []
+    gap = [g["gap_mel"] for g in gaps if g["variant"] == "hybrid"]
+    slugs = sorted({slug for v in data.values() for s in v.values() for slug in s})
+    return {
+        "study": study,
+        "seeds": seeds,
+        "slugs": slugs,
+        "pesq": float(np.mean(pesq)) if pesq else None,
+        "gap": float(np.mean(gap)) if gap else None,
+    }
+
+
+def operating_points_section(this_root: Path, other_root: Path) -> str:
+    """Both studies' verdicts side by side (this one and ``other_root``, read from their
+    ``tests.json``): which comparison × metric verdict survives the move between them."""
+    roots = {"this": this_root, "other": other_root}
+    ctx = {k: _study_context(r) for k, r in roots.items()}
+    tests = {
+        k: {(t["variant"], t["metric"]): t for grp in ("fsq_vs_rvq", "fsq_modes")
+            for t in _load(r / "tests.json").get(grp, [])}
+        for k, r in roots.items()
+    }  # fmt: skip
+    lines = [
+        "## Both operating points side by side\n",
+        "| | this study | the other study |",
+        "| --- | --- | --- |",
+    ]
+    for key, label in (("scale", "scale"), ("bps", "bitrate family (bps)"), ("steps", "steps")):
+        lines.append(f"| {label} | {ctx['this']['study'][key]} | {ctx['other']['study'][key]} |")
+    lines.append(
+        f"| folder | `{this_root.as_posix().split('results/')[-1]}` | "
+        f"`{other_root.as_posix().split('results/')[-1]}` |"
+    )
+    for key, label in (("seeds", "seeds"), ("slugs", "evaluation sets")):
+        lines.append(
+            f"| {label} | {', '.join(map(str, ctx['this'][key]))} | "
+            f"{', '.join(map(str, ctx['other'][key]))} |"
+        )
+    for key, label, fmt in (("pesq", "hybrid PESQ-WB", "{:.3f}"), ("gap", "hybrid Mel gap",
+                                                                    "{:+.3f}")):  # fmt: skip
+        vals = [ctx[k][key] for k in ("this", "other")]
+        lines.append(
+            f"| {label} | " + " | ".join("—" if v is None else fmt.format(v) for v in vals) + " |"
+        )
+    lines += [
+        "",
+        "Verdicts (Holm-corrected α = 0.05 over each study's table, every seed agreeing in sign; "
+        "diff = variant − hybrid; a verdict is about each study's trained seeds):\n",
+        "| variant vs hybrid | metric | this: diff (p) | this | other: diff (p) | other | "
+        "verdict changed |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    keys = [k for k in tests["this"] if k in tests["other"]]
+    changed = 0
+    for v, m in keys:
+        a, b = tests["this"][(v, m)], tests["other"][(v, m)]
+        wa, wb = _verdict_word(a), _verdict_word(b)
+        changed += wa != wb
+        lines.append(
+            f"| {LABEL.get(v, v)} | {m} | {_fmt(a['mean_diff'], m)} ({fmt_p(a)}) | {wa} | "
+            f"{_fmt(b['mean_diff'], m)} ({fmt_p(b)}) | {wb} | {'**yes**' if wa != wb else 'no'} |"
+        )
+    lines.append(f"\n{changed} of {len(keys)} verdicts differ between the two operating points.\n")
+    return "\n".join(lines)
+
+
 def write_report(results_root: Path, runs_root: Path | None = None) -> Path:
     """Write ``ABLATION.md`` (+ ``plots/``, ``training.json``, ``tests.json``); returns its path."""
     study = _load(results_root / "study.json")
@@ -786,6 +866,9 @@ def write_report(results_root: Path, runs_root: Path | None = None) -> Path:
         f"\nScope: {study['scale']} scale ({study['steps']} steps on CPU) — far below the paper's "
         "≈950 M parameters and 500 k steps, so these verdicts describe this regime only.\n"
     )
+    other = study.get("compare_with")
+    if other and (RESULTS_ROOT.parent / other / "tests.json").exists():
+        md.append(operating_points_section(results_root, RESULTS_ROOT.parent / other) + "\n")
     md.append("## The hybrid model across bitrates (post-hoc residual FSQ)\n")
     md.append(
         "The seed's hybrid checkpoint re-quantized after training (no retraining) with the "

@@ -96,3 +96,26 @@ def test_every_codec_is_scored_on_the_utterances_all_codecs_scored(tmp_path: Pat
     row = {line.split("|")[1].strip(): line for line in text.splitlines() if "|" in line}
     assert "2.50" in row["good"] and "2.70" in row["broken †"]
     assert "1 × failed at codec: boom" in text
+
+
+def test_paired_comparisons_test_the_named_pairs_on_common_utterances(tmp_path: Path) -> None:
+    # taae_fsq beats taae_rvq by exactly 0.2 PESQ on each of the utterances both scored; the
+    # failed utterance of taae_rvq (u0) is left out of the pair's n as of the table's
+    fsq = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
+    atomic_write_json(
+        tmp_path / "default" / "taae_fsq.json",
+        _result("taae_fsq", 613, 0, pesq_values=[v + 0.2 for v in fsq]),
+    )
+    atomic_write_json(
+        tmp_path / "default" / "taae_rvq.json",
+        _result("taae_rvq", 613, 0, pesq_values=[None, *fsq[1:]]),
+    )
+    write_leaderboard(tmp_path)
+    text = (tmp_path / "LEADERBOARD.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| `taae_fsq` − `taae_rvq`")]
+    pesq = next(r for r in rows if "PESQ-WB" in r).split("|")
+    # n = 5 common utterances; exact sign-flip floor 2 / 2^5 = 0.0625 > 0.05: not significant
+    assert pesq[3].strip() == "5" and pesq[4].strip() == "+0.200"
+    assert "p = 0.0625 (floor)" in pesq[6] and pesq[7].strip() == "n.s."
+    stoi = next(r for r in rows if "STOI" in r).split("|")
+    assert stoi[4].strip() == "+0.0000"

@@ -89,6 +89,24 @@ def test_micro_study_end_to_end_then_rerun_skips_everything(
     out = capsys.readouterr().out
     assert "10 of 10 runs complete, 0 to go" in out
 
+    # Two operating points side by side: a copy of the study with one verdict flipped must be
+    # reported as exactly that one changed verdict.
+    import shutil
+
+    from taae.ablation_report import operating_points_section
+
+    other = tmp_path / "other"
+    shutil.copytree(results, other)
+    flipped = json.loads((other / "tests.json").read_text())
+    row = flipped["fsq_vs_rvq"][0]
+    row["significant_holm"], row["variant_better"] = not row["significant_holm"], True
+    (other / "tests.json").write_text(json.dumps(flipped))
+    section = operating_points_section(results, other)
+    total = len(tests["fsq_vs_rvq"]) + len(tests["fsq_modes"])
+    assert f"1 of {total} verdicts differ" in section
+    assert section.count("**yes**") == 1
+    assert operating_points_section(results, results).count("**yes**") == 0
+
 
 def test_plan_variants_filter_keeps_order_and_rejects_unknown(tmp_path: Path) -> None:
     runs = plan("tinyspec", 348, [0, 1], tmp_path, ("rvq", "hybrid"))
