@@ -43,7 +43,8 @@ document.querySelectorAll('table.sortable').forEach(function(t){
       t.querySelectorAll('th').forEach(function(h){h.classList.remove('sorted-asc','sorted-desc')});
       th.classList.add(asc?'sorted-asc':'sorted-desc');
       rows.sort(function(a,b){
-        var x=a.cells[i].dataset.v, y=b.cells[i].dataset.v;
+        var x=a.cells[i].dataset.v??a.cells[i].textContent;
+        var y=b.cells[i].dataset.v??b.cells[i].textContent;
         var fx=parseFloat(x), fy=parseFloat(y);
         var c=(!isNaN(fx)&&!isNaN(fy))?fx-fy:String(x).localeCompare(String(y));
         return asc?c:-c;});
@@ -161,35 +162,40 @@ def _write_clip(audio: np.ndarray, stem: Path) -> tuple[str, str]:
 
 
 def decode_examples(
-    results: list[dict[str, Any]], ids: list[str], out: Path, device: str = "cpu"
+    ds_info: dict[str, Any],
+    ids: list[str],
+    out: Path,
+    device: str = "cpu",
+    codecs: dict[str, str] | None = None,
 ) -> dict[str, dict[str, tuple[str, str]]]:
-    """Re-decode ``ids`` with every codec; ``{id: {codec or 'reference': (flac, png)}}``."""
+    """Re-decode ``ids`` of the dataset ``ds_info`` (a result's ``dataset`` record) with every
+    codec of ``codecs`` (column label → registry name); ``{id: {label or 'reference':
+    (flac, png)}}``. A codec that cannot run here gets no column."""
     import torch
 
     from audiocodecs import get_codec
     from bench.audio import load_audio
     from bench.data import get_dataset
 
-    ds_info = results[0]["dataset"]
     spec = ds_info["name"] if not ds_info["name"].startswith("folder:") else ds_info["source"]
     ds = get_dataset(spec).subset(ids)
     media = out / "media"
     media.mkdir(parents=True, exist_ok=True)
     clips: dict[str, dict[str, tuple[str, str]]] = {}
-    codecs = {}
-    for r in results:
+    built = {}
+    for label, name in (codecs or {}).items():
         try:
-            codecs[r["codec"]["name"]] = get_codec(r["codec"]["name"], device=device)
+            built[label] = get_codec(name, device=device)
         except Exception:  # a codec that cannot run here gets no listening column
             continue
     for utt in ds.utterances:
         ref = load_audio(utt.path).wav
         key = hashlib.sha256(utt.id.encode()).hexdigest()[:10]
         clips[utt.id] = {"reference": _write_clip(ref, media / f"{key}-reference")}
-        for name, codec in codecs.items():
+        for label, codec in built.items():
             y = codec.roundtrip(torch.from_numpy(ref)[None, None], 16000).wav[0, 0].cpu().numpy()
-            safe = name.replace("@", "_at_").replace("/", "_")
-            clips[utt.id][name] = _write_clip(y, media / f"{key}-{safe}")
+            safe = label.replace("@", "_at_").replace("/", "_").replace(" ", "_")
+            clips[utt.id][label] = _write_clip(y, media / f"{key}-{safe}")
     return clips
 
 
@@ -234,6 +240,99 @@ def page(title: str, body: str, footer: str) -> str:
     )
 
 
+def ablation_folders(results_dir: Path) -> list[Path]:
+    """``results/ablation*`` folders holding a generated ``ABLATION.md`` and its ``study.json``."""
+    return sorted(
+        p
+        for p in results_dir.glob("ablation*")
+        if (p / "ABLATION.md").is_file() and (p / "study.json").is_file()
+    )
+
+
+def _ablation_listening(
+    folder: Path, study: dict[str, Any], sub: Path, examples: int, device: str
+) -> str:
+    """Listening rows of an ablation study: each variant's lowest-seed checkpoint (from the
+    study's runs folder, else the shipped ``checkpoints/``) on ``examples`` utterances of its
+    main evaluation set, through the same registry roundtrip its result files scored."""
+    import json
+    import os
+
+    from audiocodecs.taae import CHECKPOINT_ENV, _entries, ablation_codec_name, ablation_preset
+    from bench.results import REPO_ROOT
+
+    seed = min(study["seeds"])
+    variants = list(study["codecs"])
+    presets = {v: ablation_preset(v, study["bps"], study["scale"]) for v in variants}
+    names = {v: ablation_codec_name(v, study["bps"], study["scale"]) for v in variants}
+    entries = _entries()
+    if any(entries.get(names[v], ("",))[0] != presets[v] for v in variants):
+        return (
+            "<p>No listening rows: the registry no longer maps these variants to their presets.</p>"
+        )
+    root = REPO_ROOT / study["runs_root"] / f"seed{seed}" / "checkpoints"
+    if not all((root / p).is_dir() for p in presets.values()):
+        root = REPO_ROOT / "checkpoints"  # the shipped lowest-seed weights (`taae ablate --ship`)
+    missing = [p for p in presets.values() if not (root / p).is_dir()]
+    if missing:
+        return (
+            f"<p>No listening rows: seed-{seed} checkpoints not found ({', '.join(missing)}).</p>"
+        )
+    by_slug: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted((folder / f"seed{seed}").glob("*/*.json")):
+        res = json.loads(path.read_text())
+        by_slug.setdefault(res["dataset"]["slug"], []).append(res)
+    slug = next((s for s in ("librispeech-test-clean-122", "default") if s in by_slug), None)
+    if slug is None:
+        return "<p>No listening rows: no result files on a dataset present here.</p>"
+    ids = example_ids(by_slug[slug], examples)
+    labels = {f"{v} (seed {seed})": names[v] for v in variants}
+    saved = os.environ.get(CHECKPOINT_ENV)
+    os.environ[CHECKPOINT_ENV] = str(root)
+    try:
+        clips = decode_examples(by_slug[slug][0]["dataset"], ids, sub, device, labels)
+    finally:
+        if saved is None:
+            os.environ.pop(CHECKPOINT_ENV, None)
+        else:
+            os.environ[CHECKPOINT_ENV] = saved
+    return (
+        f"<h2>Listening examples ({html.escape(slug)}, seed {seed})</h2><p>Each variant's "
+        f"seed-{seed} checkpoint, re-decoded through the registry roundtrip its result files "
+        "scored, stored as 16-bit FLAC, with log-mel spectrograms.</p>"
+        + examples_html(clips, list(labels))
+    )
+
+
+def ablation_page(folder: Path, out: Path, examples: int, device: str, foot: str) -> Path:
+    """``out/<folder name>/index.html``: the study's ``ABLATION.md`` (tables sortable, plots,
+    verdicts, training curves) plus listening rows per variant."""
+    import json
+
+    from markdown_it import MarkdownIt
+
+    study = json.loads((folder / "study.json").read_text())
+    sub = out / folder.name
+    sub.mkdir(parents=True)
+    if (folder / "plots").is_dir():
+        shutil.copytree(folder / "plots", sub / "plots")
+    text = (folder / "ABLATION.md").read_text()
+    title = text.splitlines()[0].lstrip("# ").strip()
+    body = MarkdownIt("commonmark").enable("table").render(text.split("\n", 1)[1])
+    body = body.replace("<table>", '<table class="sortable">')
+    listen = _ablation_listening(folder, study, sub, examples, device) if examples > 0 else ""
+    page_path = sub / "index.html"
+    atomic_write_text(
+        page_path,
+        page(
+            f"{title} — {study['scale']} {study['bps']} bps, {study['steps']} steps",
+            '<p><a href="../index.html">← leaderboard</a></p>' + listen + body,
+            foot,
+        ),
+    )
+    return page_path
+
+
 def write_report(
     results_dir: Path,
     out: Path,
@@ -275,7 +374,13 @@ def write_report(
         ]
         if examples > 0:
             ids = example_ids(rs, examples)
-            clips = decode_examples(rs, ids, out, device)
+            clips = decode_examples(
+                rs[0]["dataset"],
+                ids,
+                out,
+                device,
+                {r["codec"]["name"]: r["codec"]["name"] for r in rs},
+            )
             names = [r["codec"]["name"] for r in sorted(rs, key=lambda r: payload_bps(r) or 0)]
             parts += [
                 "<h3>Listening examples</h3><p>Re-decoded with the same roundtrip the metrics "
@@ -283,6 +388,15 @@ def write_report(
                 "below each player.</p>",
                 examples_html(clips, names),
             ]
+    studies = ablation_folders(results_dir)
+    if studies:
+        links = []
+        for folder in studies:
+            ablation_page(folder, out, examples, device, foot)
+            links.append(
+                f'<li><a href="{folder.name}/index.html">{html.escape(folder.name)}</a></li>'
+            )
+        parts += ["<h2>Ablation studies</h2><ul>", *links, "</ul>"]
     index = out / "index.html"
     atomic_write_text(index, page("Speech-codec benchmark", "".join(parts), foot))
     return index
