@@ -359,6 +359,7 @@ def cmd_throughput(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 seconds=args.seconds,
                 repeats=args.repeats,
+                threads=args.threads,
             )
         )
     print(throughput_table(rows))
@@ -496,6 +497,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_count(1), default=1)
     t.add_argument("--seconds", type=_positive_float, default=10.0, help="audio length per item")
     t.add_argument("--repeats", type=_count(1), default=3, help="timed repeats after one warm-up")
+    t.add_argument(
+        "--threads",
+        type=_count(1),
+        default=None,
+        help="CPU threads for torch and BLAS/OpenMP pools (default: all cores)",
+    )
     t.add_argument("--out", help="also write the rows as JSON here")
     t.set_defaults(func=cmd_throughput)
 

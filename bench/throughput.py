@@ -33,9 +33,37 @@ def speech_batch(batch_size: int, seconds: float) -> torch.Tensor:
 
 
 def measure(
-    name: str, device: str = "cpu", batch_size: int = 1, seconds: float = 10.0, repeats: int = 3
+    name: str,
+    device: str = "cpu",
+    batch_size: int = 1,
+    seconds: float = 10.0,
+    repeats: int = 3,
+    threads: int | None = None,
 ) -> dict[str, Any]:
-    """Median encode and decode × real time of codec ``name`` plus peak memory."""
+    """Median encode and decode × real time of codec ``name`` plus peak memory.
+
+    ``threads``: CPU threads for torch and for the BLAS/OpenMP pools of other libraries (via
+    ``threadpoolctl``); ``None`` keeps the process defaults (all cores). Codecs with their own
+    thread pools (e.g. LiteRT) may ignore it; the row records what was asked.
+    """
+    if threads is None:
+        return _measure(name, device, batch_size, seconds, repeats)
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            row = _measure(name, device, batch_size, seconds, repeats)
+    finally:
+        torch.set_num_threads(before)
+    row["threads_requested"] = threads
+    return row
+
+
+def _measure(
+    name: str, device: str, batch_size: int, seconds: float, repeats: int
+) -> dict[str, Any]:
     codec = get_codec(name, device=device)
     wav = speech_batch(batch_size, seconds).to(device)
     dev = torch.device(device)
@@ -89,6 +117,7 @@ def throughput_table(rows: list[dict[str, Any]]) -> str:
                 r["codec"],
                 r["device"],
                 r["batch_size"],
+                r.get("threads", "—"),
                 f"{r['seconds_per_item']:g}",
                 _xrt(r, "encode"),
                 _xrt(r, "decode"),
@@ -100,6 +129,7 @@ def throughput_table(rows: list[dict[str, Any]]) -> str:
             "codec",
             "device",
             "batch",
+            "threads",
             "s/item",
             "encode ×RT (min–max)",
             "decode ×RT (min–max)",
