@@ -86,7 +86,10 @@ def main() -> None:
     loop = json.loads(
         subprocess.run(
             [sys.executable, "-c", LOOP, args.codec, args.dataset, str(args.limit), args.metrics],
-            cwd=REPO, check=True, capture_output=True, text=True,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout  # fmt: skip
     )
     inline = _harness(args.codec, args.dataset, args.limit, args.metrics, 0)
@@ -115,10 +118,14 @@ def main() -> None:
     print(f"plain loop           {loop['wall_s']:7.1f} s  (codec {loop['codec_s']:.1f} s, raw "
           f"metrics {raw:.1f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in
                                               loop["raw_metric_s"].items()) + ")")  # fmt: skip
-    print(f"harness, inline      {inline:7.1f} s  ({row['ratio_inline_over_loop']:.2f}× the loop; "
-          f"{row['harness_inline_overhead_over_raw_s']:.1f} s beyond codec + raw metrics)")
-    print(f"harness, all workers {parallel:7.1f} s  ({row['ratio_all_workers_over_loop']:.2f}× "
-          f"the loop, {os.cpu_count()} cores)")
+    print(
+        f"harness, inline      {inline:7.1f} s  ({row['ratio_inline_over_loop']:.2f}× the loop; "
+        f"{row['harness_inline_overhead_over_raw_s']:.1f} s beyond codec + raw metrics)"
+    )
+    print(
+        f"harness, all workers {parallel:7.1f} s  ({row['ratio_all_workers_over_loop']:.2f}× "
+        f"the loop, {os.cpu_count()} cores)"
+    )
     if args.out:
         from bench.results import atomic_write_json
 

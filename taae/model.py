@@ -24,6 +24,7 @@ branches.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -173,33 +174,83 @@ class Stack(nn.Module):
         return x
 
 
+#: Frames per block in the STFT front end and the iSTFT head. Longer inputs are processed
+#: blockwise, so their memory grows with the block, not with the input (600 s of audio would
+#: otherwise hold ~1 GB of frame tensors). Both are frame-wise operations, so the result equals the
+#: one-pass computation up to float summation order at the overlap-add seams; inputs of at most one
+#: block (41 s at hop 160, and every training crop) take the one-pass path unchanged.
+STFT_BLOCK_FRAMES = 4096
+
+
+def _hann(n_fft: int, device: torch.device) -> torch.Tensor:
+    return torch.hann_window(n_fft, device=device, dtype=torch.float32)
+
+
+def _same_frames(wav: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Frames ``[B, T / hop, n_fft]`` (a view) of ``wav [B, 1, T]`` with "same" padding."""
+    pad = (n_fft - hop) // 2
+    x = F.pad(wav.float().flatten(1), (pad, pad))
+    return x.unfold(-1, n_fft, hop)
+
+
 def stft_same(wav: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     """Complex STFT ``[B, n_fft / 2 + 1, T / hop]`` of ``wav [B, 1, T]`` (T a multiple of hop).
 
     "Same" padding: ``(n_fft − hop) / 2`` zeros each side, so frame ``f`` is centred on samples
     ``[f·hop, (f+1)·hop)`` and there are exactly ``T / hop`` frames; periodic Hann window.
     """
-    pad = (n_fft - hop) // 2
-    x = F.pad(wav.float().flatten(1), (pad, pad))
-    frames = x.unfold(-1, n_fft, hop)  # [B, F, n_fft]
-    window = torch.hann_window(n_fft, device=wav.device, dtype=torch.float32)
-    return torch.fft.rfft(frames * window, dim=-1).transpose(1, 2)
+    frames = _same_frames(wav, n_fft, hop)  # [B, F, n_fft]
+    return torch.fft.rfft(frames * _hann(n_fft, wav.device), dim=-1).transpose(1, 2)
 
 
 def istft_same(spec: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     """Inverse of :func:`stft_same`: ``[B, n_fft / 2 + 1, F]`` → waveform ``[B, 1, F · hop]``.
 
     Windowed overlap-add normalised by the summed squared window (exact inverse of an unmodified
-    spectrum), then the same padding trimmed.
+    spectrum), then the same padding trimmed. Spectra longer than :data:`STFT_BLOCK_FRAMES` frames
+    are inverted blockwise (:func:`istft_blocks`).
     """
     b, _, n = spec.shape
-    window = torch.hann_window(n_fft, device=spec.device, dtype=torch.float32)
-    frames = torch.fft.irfft(spec.transpose(1, 2), n=n_fft, dim=-1) * window  # [B, F, n_fft]
-    length = (n - 1) * hop + n_fft
-    fold = dict(output_size=(1, length), kernel_size=(1, n_fft), stride=(1, hop))
-    y = F.fold(frames.transpose(1, 2), **fold).reshape(b, length)
-    env = F.fold(window.pow(2).expand(1, n, n_fft).transpose(1, 2), **fold).reshape(1, length)
+    return istft_blocks(lambda f0, f1: spec[:, :, f0:f1], b, n, n_fft, hop, spec.device)
+
+
+def istft_blocks(
+    spec_of: Callable[[int, int], torch.Tensor],
+    batch: int,
+    num_frames: int,
+    n_fft: int,
+    hop: int,
+    device: torch.device,
+    block: int = STFT_BLOCK_FRAMES,
+) -> torch.Tensor:
+    """Overlap-add inverse STFT of ``num_frames`` frames whose spectra ``spec_of(f0, f1)``
+    (``[B, n_fft / 2 + 1, f1 − f0]``) are produced ``block`` frames at a time → ``[B, 1, F · hop]``.
+    """
+    window = _hann(n_fft, device)
+    length = (num_frames - 1) * hop + n_fft
     pad = (n_fft - hop) // 2
+
+    def fold(frames: torch.Tensor) -> torch.Tensor:  # [B', m, n_fft] → [B', (m − 1)·hop + n_fft]
+        m = frames.shape[1]
+        seg = (m - 1) * hop + n_fft
+        out = F.fold(frames.transpose(1, 2), (1, seg), kernel_size=(1, n_fft), stride=(1, hop))
+        return out.reshape(frames.shape[0], seg)
+
+    def frames_of(f0: int, f1: int) -> torch.Tensor:
+        return torch.fft.irfft(spec_of(f0, f1).transpose(1, 2), n=n_fft, dim=-1) * window
+
+    if num_frames <= block:
+        y = fold(frames_of(0, num_frames))
+        env = fold(window.pow(2).expand(1, num_frames, n_fft))
+    else:
+        y = torch.zeros(batch, length, device=device, dtype=torch.float32)
+        env = torch.zeros(1, length, device=device, dtype=torch.float32)
+        for f0 in range(0, num_frames, block):
+            f1 = min(num_frames, f0 + block)
+            seg = (f1 - f0 - 1) * hop + n_fft
+            start = f0 * hop
+            y[:, start : start + seg] += fold(frames_of(f0, f1))
+            env[:, start : start + seg] += fold(window.pow(2).expand(1, f1 - f0, n_fft))
     y = y[:, pad : length - pad] / env[:, pad : length - pad].clamp_min(1e-8)
     return y[:, None]
 
@@ -214,10 +265,17 @@ class STFTEmbed(nn.Module):
         self.proj = nn.Linear(self.per_token * (cfg.stft_n_fft // 2 + 1), cfg.dim)
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        mag = stft_same(wav, self.n_fft, self.hop).abs()  # [B, bins, F]
-        feat = torch.log(mag.clamp_min(1e-5)).transpose(1, 2)  # [B, F, bins]
-        b, f, k = feat.shape
-        return self.proj(feat.reshape(b, f // self.per_token, self.per_token * k))
+        frames = _same_frames(wav, self.n_fft, self.hop)  # [B, F, n_fft] (a view)
+        window = _hann(self.n_fft, wav.device)
+        b, n, _ = frames.shape
+        step = max(self.per_token, STFT_BLOCK_FRAMES // self.per_token * self.per_token)
+        out = []
+        for f0 in range(0, n, step):  # one pass up to STFT_BLOCK_FRAMES frames
+            mag = torch.fft.rfft(frames[:, f0 : f0 + step] * window, dim=-1).abs()  # [B, m, bins]
+            feat = torch.log(mag.clamp_min(1e-5))
+            m, k = feat.shape[1], feat.shape[2]
+            out.append(self.proj(feat.reshape(b, m // self.per_token, self.per_token * k)))
+        return out[0] if len(out) == 1 else torch.cat(out, dim=1)
 
 
 class ISTFTHead(nn.Module):
@@ -225,6 +283,7 @@ class ISTFTHead(nn.Module):
 
     Each token predicts ``patch / hop`` frames of (log-magnitude, phase angle); magnitudes are
     ``exp`` clipped at 100, phase enters only through ``cos``/``sin`` (no wrap-around problem).
+    Long inputs are synthesised :data:`STFT_BLOCK_FRAMES` frames at a time (:func:`istft_blocks`).
     """
 
     def __init__(self, cfg: ModelConfig) -> None:
@@ -236,11 +295,17 @@ class ISTFTHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape
-        out = self.proj(x).float().reshape(b, n * self.per_token, 2, self.bins)
-        mag = torch.exp(out[:, :, 0].clamp(max=math.log(100.0)))
-        phase = out[:, :, 1]
-        spec = torch.complex(mag * torch.cos(phase), mag * torch.sin(phase)).transpose(1, 2)
-        return istft_same(spec, self.n_fft, self.hop)
+        p = self.per_token
+
+        def spec_of(f0: int, f1: int) -> torch.Tensor:  # frames [f0, f1) = tokens [f0/p, f1/p)
+            t0, t1 = f0 // p, f1 // p
+            out = self.proj(x[:, t0:t1]).float().reshape(b, (t1 - t0) * p, 2, self.bins)
+            mag = torch.exp(out[:, :, 0].clamp(max=math.log(100.0)))
+            phase = out[:, :, 1]
+            return torch.complex(mag * torch.cos(phase), mag * torch.sin(phase)).transpose(1, 2)
+
+        block = max(p, STFT_BLOCK_FRAMES // p * p)
+        return istft_blocks(spec_of, b, n * p, self.n_fft, self.hop, x.device, block)
 
 
 class Encoder(nn.Module):
