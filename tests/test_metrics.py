@@ -212,3 +212,23 @@ def test_dnsmos_fast_path_equals_speechmos_on_real_speech() -> None:
     for x in clips:
         ref = float(dnsmos.run(np.clip(x, -1, 1), sr=16000)["ovrl_mos"])
         assert dnsmos_ovrl(x, x) == pytest.approx(ref, abs=1e-6)
+
+
+def test_dnsmos_shared_path_gives_every_window_its_own_scores() -> None:
+    """The shared trunk with recomputed window edges must reproduce each window scored alone
+    (the reference per-window path) on real speech: tiled short clips and a multi-window clip."""
+    from bench.metrics import dnsmos
+
+    for x in [speech(3.2, index=1), speech(12.3, index=2)]:
+        wins = dnsmos.windows(x)
+        assert len(wins) > 1
+        np.testing.assert_allclose(
+            dnsmos.raw_scores_shared(wins), dnsmos.raw_scores_per_window(wins), rtol=0, atol=1e-6
+        )
+
+
+def test_dnsmos_submodel_refuses_an_output_the_graph_does_not_make() -> None:
+    from bench.metrics import dnsmos
+
+    with pytest.raises(ValueError, match="no node produces"):
+        dnsmos.submodel(dnsmos._model_bytes(), {dnsmos.INPUT: ["n", 144160]}, ["not_a_tensor"])
