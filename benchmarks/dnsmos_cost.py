@@ -41,7 +41,12 @@ def main() -> None:
         t0 = time.perf_counter()
         a = dnsmos.raw_scores_per_window(wins)
         t1 = time.perf_counter()
-        b = dnsmos.raw_scores_per_window(wins) if len(wins) == 1 else dnsmos.raw_scores_shared(wins)
+        signal, starts = dnsmos.window_starts(x)
+        b = (
+            dnsmos.raw_scores_per_window(wins)
+            if len(starts) == 1
+            else dnsmos.raw_scores_shared(signal, starts)
+        )
         t2 = time.perf_counter()
         per_window += t1 - t0
         shared += t2 - t1

@@ -219,12 +219,19 @@ def test_dnsmos_shared_path_gives_every_window_its_own_scores() -> None:
     (the reference per-window path) on real speech: tiled short clips and a multi-window clip."""
     from bench.metrics import dnsmos
 
-    for x in [speech(3.2, index=1), speech(12.3, index=2)]:
-        wins = dnsmos.windows(x)
-        assert len(wins) > 1
+    # 18.5 s: windows at 0…6 s and (speechmos skips 7…23 s, see window_starts) none after
+    long = np.concatenate([speech(9.5, index=3), speech(9.0, index=4)])
+    for x in [speech(3.2, index=1), speech(12.3, index=2), long]:
+        signal, starts = dnsmos.window_starts(x)
+        assert len(starts) > 1
         np.testing.assert_allclose(
-            dnsmos.raw_scores_shared(wins), dnsmos.raw_scores_per_window(wins), rtol=0, atol=1e-6
+            dnsmos.raw_scores_shared(signal, starts),
+            dnsmos.raw_scores_per_window(dnsmos.windows(x)),
+            rtol=0,
+            atol=1e-6,
         )
+    _, starts = dnsmos.window_starts(np.zeros(30 * 16000, dtype=np.float32))
+    assert starts == [i * 16000 for i in range(7)]  # the package's float-rounding skips
 
 
 def test_dnsmos_submodel_refuses_an_output_the_graph_does_not_make() -> None:

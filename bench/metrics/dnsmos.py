@@ -45,6 +45,7 @@ CHUNK_SAMPLES = 144000  # samples per 900 frames
 HALO = 4  # receptive field of the four 3×3 layers, frames per side
 EDGE = 16  # frames recomputed at each window edge (> 2 · HALO)
 TILE = 900  # frames per call of the four layers over the whole clip (bounds memory)
+GROUP = 64  # windows per shared pass (≤ 73 s of audio, ~150 MB of shared activations)
 
 
 def _model_bytes() -> bytes:
@@ -184,17 +185,28 @@ def tiled(audio: np.ndarray, sr: int = METRIC_SAMPLE_RATE) -> np.ndarray:
     return x
 
 
-def windows(audio: np.ndarray, sr: int = METRIC_SAMPLE_RATE) -> np.ndarray:
-    """The 9.01 s windows speechmos scores, ``[W, 144160]``: the clip tiled (doubled) until it is
-    at least 9.01 s, then windows hopped by 1 s, exactly as ``speechmos.dnsmos.DNSMOS.__call__``."""
+def window_starts(audio: np.ndarray, sr: int = METRIC_SAMPLE_RATE) -> tuple[np.ndarray, list[int]]:
+    """The tiled clip and the sample offsets of the 9.01 s windows speechmos scores: hopped by 1 s,
+    keeping only windows whose slice ``x[int(i·sr) : int((i + 9.01)·sr)]`` is a full 144,160
+    samples, exactly as ``speechmos.dnsmos.DNSMOS.__call__``. (Float rounding makes that slice one
+    sample short for i = 7…23 and 119…122, so the package, and therefore this metric, skips those
+    windows: a 30 s clip is scored on windows starting at 0…6 s only.)"""
     length = int(WINDOW_SECONDS * sr)
     x = tiled(audio, sr)
     num_hops = int(np.floor(len(x) / sr) - WINDOW_SECONDS) + 1
-    out = [
-        x[int(i * HOP_SECONDS * sr) : int((i + WINDOW_SECONDS) * HOP_SECONDS * sr)]
-        for i in range(num_hops)
-    ]
-    return np.stack([w for w in out if len(w) >= length]).astype(np.float32)
+    starts = []
+    for i in range(num_hops):
+        a, b = int(i * HOP_SECONDS * sr), int((i + WINDOW_SECONDS) * HOP_SECONDS * sr)
+        if len(x[a:b]) >= length:
+            starts.append(a)
+    return x, starts
+
+
+def windows(audio: np.ndarray, sr: int = METRIC_SAMPLE_RATE) -> np.ndarray:
+    """The windows speechmos scores (:func:`window_starts`), ``[W, 144160]``."""
+    length = int(WINDOW_SECONDS * sr)
+    x, starts = window_starts(audio, sr)
+    return np.stack([x[a : a + length] for a in starts]).astype(np.float32)
 
 
 def raw_scores_per_window(wins: np.ndarray) -> np.ndarray:
@@ -205,21 +217,21 @@ def raw_scores_per_window(wins: np.ndarray) -> np.ndarray:
     )
 
 
-def raw_scores_shared(wins: np.ndarray) -> np.ndarray:
-    """Shared path (module docstring): the same ``[W, 3]`` as :func:`raw_scores_per_window`,
-    for windows that hop by exactly 1 s through one signal (as :func:`windows` makes them)."""
+def raw_scores_shared(signal: np.ndarray, starts: list[int]) -> np.ndarray:
+    """Shared path (module docstring): the same ``[W, 3]`` as :func:`raw_scores_per_window` for
+    the windows of ``signal`` starting at sample offsets ``starts`` (multiples of 160, ascending,
+    as :func:`window_starts` gives them)."""
     s = _sessions()
-    n = len(wins)
-    total = (n - 1) * HOP_FRAMES + FRAMES  # frames spanned by all windows
-    # the signal the windows were cut from, then features in 900-frame chunks (frame-local)
-    signal = np.concatenate([wins[0]] + [w[-16000:] for w in wins[1:]])
+    offsets = [(a - starts[0]) // 160 for a in starts]  # first frame of each window in the span
+    total = offsets[-1] + FRAMES  # frames spanned by all windows
+    span = signal[starts[0] : starts[-1] + CHUNK_SAMPLES + 160]
+    # features in 900-frame chunks (frame-local, so chunking changes nothing)
     chunks = []
     for start in range(0, total, FRAMES):
-        piece = signal[start * 160 : start * 160 + CHUNK_SAMPLES + 160]
+        piece = span[start * 160 : start * 160 + CHUNK_SAMPLES + 160]
         chunks.append(np.pad(piece, (0, CHUNK_SAMPLES + 160 - len(piece))))
-    feats = np.concatenate([s["features"].run(None, {INPUT: c[None]})[0] for c in chunks], axis=2)[
-        :, :, :total
-    ]  # [1, 1, total, 161]
+    feats = np.concatenate([s["features"].run(None, {INPUT: c[None]})[0] for c in chunks], axis=2)
+    feats = feats[:, :, :total]  # [1, 1, total, 161]
     # the four 3×3 layers over the whole span, in tiles with a HALO-frame margin each side
     trunk = np.empty((1, 32, total, feats.shape[-1]), dtype=np.float32)
     for a in range(0, total, TILE):
@@ -228,13 +240,12 @@ def raw_scores_shared(wins: np.ndarray) -> np.ndarray:
         out = s["trunk"].run(None, {FEATURES: feats[:, :, lo:hi]})[0]
         trunk[:, :, a:b] = out[:, :, a - lo : a - lo + (b - a)]
     # each window's edges, where its own zero padding matters, recomputed from its features
-    starts = np.arange(n) * HOP_FRAMES
-    left = np.concatenate([feats[:, :, i : i + EDGE] for i in starts])
-    right = np.concatenate([feats[:, :, i + FRAMES - EDGE : i + FRAMES] for i in starts])
+    left = np.concatenate([feats[:, :, i : i + EDGE] for i in offsets])
+    right = np.concatenate([feats[:, :, i + FRAMES - EDGE : i + FRAMES] for i in offsets])
     left_out = s["trunk"].run(None, {FEATURES: left})[0][:, :, :HALO]
     right_out = s["trunk"].run(None, {FEATURES: right})[0][:, :, -HALO:]
     raws = []
-    for k, i in enumerate(starts):
+    for k, i in enumerate(offsets):
         window = trunk[:, :, i : i + FRAMES].copy()
         window[:, :, :HALO] = left_out[k]
         window[:, :, -HALO:] = right_out[k]
@@ -250,8 +261,18 @@ def dnsmos_ovrl(reference: np.ndarray, decoded: np.ndarray, device: str = "cpu")
     ``p808_mos``, which is not reported), and with the shared path for clips of several windows.
     """
     x = np.clip(np.asarray(decoded, dtype=np.float32), -1.0, 1.0)
-    wins = windows(x)
-    raw = raw_scores_per_window(wins) if len(wins) == 1 else raw_scores_shared(wins)
+    signal, starts = window_starts(x)
+    if len(starts) == 1:
+        raw = raw_scores_per_window(windows(x))
+    else:  # runs of consecutive windows, at most GROUP each (bounded memory on long files)
+        groups: list[list[int]] = []
+        for a in starts:
+            if groups and a - groups[-1][-1] == HOP_SECONDS * METRIC_SAMPLE_RATE:
+                if len(groups[-1]) < GROUP:
+                    groups[-1].append(a)
+                    continue
+            groups.append([a])
+        raw = np.concatenate([raw_scores_shared(signal, group) for group in groups])
     return float(np.mean(np.poly1d(OVRL_POLY)(raw[:, 2])))
 
 
