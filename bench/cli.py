@@ -352,21 +352,24 @@ def cmd_throughput(args: argparse.Namespace) -> int:
     check_device(args.device)
     rows = []
     for name in _split(args.codecs):
-        rows.append(
-            measure(
-                name,
-                device=args.device,
-                batch_size=args.batch_size,
-                seconds=args.seconds,
-                repeats=args.repeats,
-                threads=args.threads,
-            )
-        )
+        for batch in args.batch_size:
+            for threads in args.threads or [None]:
+                rows.append(
+                    measure(
+                        name,
+                        device=args.device,
+                        batch_size=batch,
+                        seconds=args.seconds,
+                        repeats=args.repeats,
+                        threads=threads,
+                    )
+                )
     print(throughput_table(rows))
     if args.out:
-        from bench.results import atomic_write_json
+        from bench.results import atomic_write_json, provenance
 
-        atomic_write_json(Path(args.out), rows)
+        # a result file like the others: rows plus machine, commit, packages, command line
+        atomic_write_json(Path(args.out), {"rows": rows, "provenance": provenance(args.device)})
         print(f"wrote {args.out}")
     return 0
 
@@ -494,16 +497,23 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("throughput", help="encode/decode speed (× real time) and peak memory")
     t.add_argument("--codecs", required=True, help="comma-separated codec names")
     t.add_argument("--device", default="cpu")
-    t.add_argument("--batch-size", type=_count(1), default=1)
+    t.add_argument(
+        "--batch-size", type=_count(1), nargs="+", default=[1], help="one or more batch sizes"
+    )
     t.add_argument("--seconds", type=_positive_float, default=10.0, help="audio length per item")
     t.add_argument("--repeats", type=_count(1), default=3, help="timed repeats after one warm-up")
     t.add_argument(
         "--threads",
         type=_count(1),
+        nargs="+",
         default=None,
-        help="CPU threads for torch and BLAS/OpenMP pools (default: all cores)",
+        help="CPU threads for torch and BLAS/OpenMP pools, one or more values (default: all cores)",
     )
-    t.add_argument("--out", help="also write the rows as JSON here")
+    t.add_argument(
+        "--out",
+        help="also write the rows (with provenance) as JSON here; files under results/perf/ "
+        "named throughput*.json feed the leaderboard's speed table",
+    )
     t.set_defaults(func=cmd_throughput)
 
     d = sub.add_parser("data", help="download / verify evaluation data")

@@ -9,6 +9,7 @@ figures live in a separate table labelled *reported*.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -243,8 +244,56 @@ def paired_section(results: list[dict[str, Any]], comp: Comparison) -> list[str]
     return [*lines, ""]
 
 
-def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
-    """The whole LEADERBOARD.md text."""
+def load_speed(results_dir: Path) -> list[dict[str, Any]]:
+    """``results/perf/throughput*.json`` written by ``bench throughput --out`` (rows + provenance);
+    files in other shapes are skipped."""
+    out = []
+    for path in sorted((results_dir / "perf").glob("throughput*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("rows"), list) and "provenance" in data:
+            out.append({"file": path.name, **data})
+    return out
+
+
+def render_speed(files: list[dict[str, Any]]) -> list[str]:
+    """The speed table: every ``bench throughput`` row of the quiet-core runs, with its source."""
+    if not files:
+        return []
+    from bench.throughput import throughput_table
+
+    lines = [
+        "## Speed (`python -m bench throughput`, nothing else on the cores)",
+        "",
+        "Encode / decode × real time (audio seconds per wall-clock second; median of the timed "
+        "repeats after a warm-up, slowest–fastest repeat in brackets) on batches of real-speech "
+        "items, including resampling and host→device copies; peak memory is the process peak RSS "
+        "on CPU (libraries and models included) and `torch.cuda.max_memory_allocated` on GPU.",
+        "",
+    ]
+    for f in files:
+        prov = f["provenance"]
+        commit = (prov.get("git") or {}).get("commit") or "unknown"
+        dirty = " (dirty tree)" if (prov.get("git") or {}).get("dirty") else ""
+        lines += [
+            f"From `results/perf/{f['file']}` — {prov.get('device', '?')}, commit "
+            f"{commit[:10]}{dirty}, {prov.get('date', '?')[:10]}:",
+            "",
+            throughput_table(f["rows"]),
+            "",
+        ]
+    return lines
+
+
+def render(
+    results: list[dict[str, Any]],
+    plot_names: dict[str, str],
+    speed: list[dict[str, Any]] | None = None,
+) -> str:
+    """The whole LEADERBOARD.md text (``speed``: :func:`load_speed` files for the speed table)."""
+    speed_section = render_speed(speed or [])
     by_ds: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         by_ds.setdefault(r["dataset"]["slug"], []).append(r)
@@ -258,9 +307,10 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
         + PAYLOAD_DEFINITION
         + " *codebook used* is the mean fraction of codebook entries seen. *ok / failed* counts "
         "utterances; failed and partial ones are never scored, and a codec with any is marked † "
-        "with its reasons below the table. Speed is not shown here: it is measured by "
-        "`python -m bench throughput` with nothing else on the cores (the run tables time "
-        "codecs while metric workers share the CPU). Metric definitions: README.md.",
+        "with its reasons below the table. Speed is not in these tables (a run times codecs while "
+        "metric workers share the CPU) but in its own section below, from "
+        "`python -m bench throughput` with nothing else on the cores. Metric definitions: "
+        "README.md.",
         "",
     ]
     for slug in sorted(by_ds):
@@ -309,6 +359,7 @@ def render(results: list[dict[str, Any]], plot_names: dict[str, str]) -> str:
             lines += [*notes, ""]
         if slug in plot_names:
             lines += [f"![rate–distortion on {slug}]({plot_names[slug]})", ""]
+    lines += speed_section
     lines += [
         "## Reported by the TAAE paper (not measured here)",
         "",
@@ -383,6 +434,6 @@ def write_leaderboard(results_dir: Path) -> list[Path]:
             plots[slug] = str(p.relative_to(results_dir))
             written.append(p)
     md = results_dir / "LEADERBOARD.md"
-    atomic_write_text(md, render(results, plots))
+    atomic_write_text(md, render(results, plots, load_speed(results_dir)))
     written.insert(0, md)
     return written

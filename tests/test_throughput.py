@@ -19,3 +19,23 @@ def test_threads_are_set_for_the_measurement_and_restored() -> None:
     assert default["threads"] == before and "threads_requested" not in default
     table = throughput_table([row, default])
     assert "threads" in table.splitlines()[0]
+
+
+def test_throughput_cli_writes_every_combination_and_feeds_the_leaderboard(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from bench.cli import main
+    from bench.leaderboard import load_speed, render_speed
+
+    out = tmp_path / "perf" / "throughput_cpu_test.json"
+    argv = ["throughput", "--codecs", "passthrough", "--batch-size", "1", "2"]
+    argv += ["--threads", "1", "--seconds", "0.5", "--repeats", "1", "--out", str(out)]
+    assert main(argv) == 0
+    data = json.loads(out.read_text())
+    assert [(r["batch_size"], r["threads"]) for r in data["rows"]] == [(1, 1), (2, 1)]
+    assert data["provenance"]["git"] and data["provenance"]["packages"]
+    (tmp_path / "perf" / "throughput_legacy.json").write_text("[]")  # other shapes are skipped
+    files = load_speed(tmp_path)
+    assert [f["file"] for f in files] == ["throughput_cpu_test.json"]
+    text = "\n".join(render_speed(files))
+    assert "results/perf/throughput_cpu_test.json" in text and text.count("| passthrough") == 2
