@@ -140,6 +140,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--long-seconds", type=float, nargs="+", default=[10.0, 60.0, 600.0])
     p.add_argument("--out", help="write everything as JSON here")
+    p.add_argument("--note", default="", help="free text stored in the JSON (e.g. the code commit)")
     args = p.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("no CUDA device visible to torch: run this on a GPU machine")
@@ -150,6 +151,7 @@ def main() -> None:
         "cuda": torch.version.cuda,
         "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
         "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+        "note": args.note,
         "equivalence": [],
         "throughput": [],
         "long_audio": [],
