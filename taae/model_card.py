@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from audiocodecs.base import file_sha256
 from bench.compare import scored, summarize_metric
 from bench.metrics import get_metric
 from bench.results import atomic_write_text, find_results, load_result
@@ -23,17 +24,31 @@ LIMITS = {
 }
 
 
-def _results_for(codecs: set[str], root: Path) -> list[dict[str, Any]]:
+def _results_for(
+    codecs: set[str], root: Path, weights_sha256: str | None = None
+) -> list[tuple[dict[str, Any], str]]:
+    """Result files scoring these weights: the leaderboard folders (``results/<dataset>/``) by
+    registry name, and the ablation studies (``results/ablation*/seed<S>/<dataset>/``) when the
+    file's recorded weights digest equals ``weights_sha256``; each with where it was found."""
     out = []
-    for path in find_results(root):
+    paths = [(p, "") for p in find_results(root)]
+    for study in sorted(root.glob("ablation*/seed*")):
+        paths += [(p, f"{study.parent.name}/{study.name}") for p in find_results(study)]
+    for path, where in paths:
         if path.parent.name in ("check",) or "-shard" in path.parent.name:
+            continue
+        if path.parent.name.startswith("ablation"):
             continue
         try:
             res = load_result(path)
         except (ValueError, OSError):
             continue
-        if res["codec"]["name"] in codecs:
-            out.append(res)
+        if res["codec"]["name"] not in codecs:
+            continue
+        digest = res["codec"].get("weights_sha256")
+        if where and (digest is None or digest != weights_sha256):
+            continue  # another seed's (or an older) checkpoint under the same registry name
+        out.append((res, where))
     return out
 
 
@@ -85,10 +100,14 @@ def render(folder: Path, codecs: list[str], results_root: Path = RESULTS_ROOT) -
         "## Measured (committed result files)",
         "",
     ]
-    results = _results_for(set(codecs), results_root)
+    weights = folder / "model.safetensors"
+    digest = file_sha256(weights) if weights.exists() else None
+    results = _results_for(set(codecs), results_root, digest)
     if not results:
         lines.append("No committed result file evaluates this checkpoint yet.")
-    for res in sorted(results, key=lambda r: (r["dataset"]["slug"], r["codec"]["name"])):
+    for res, where in sorted(
+        results, key=lambda rw: (rw[1], rw[0]["dataset"]["slug"], rw[0]["codec"]["name"])
+    ):
         ds = res["dataset"]
         cells = []
         for m in res["metrics"]:
@@ -98,8 +117,10 @@ def render(folder: Path, codecs: list[str], results_root: Path = RESULTS_ROOT) -
             ci = s.get("ci95") or [s["mean"], s["mean"]]
             label = get_metric(m).label
             cells.append(f"{label} {s['mean']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] (n={s['n']})")
+        source = f", `results/{where}/` (same weights)" if where else ""
         lines += [
-            f"**`{res['codec']['name']}` on `{ds['slug']}`** ({ds['num_utterances']} utterances, "
+            f"**`{res['codec']['name']}` on `{ds['slug']}`**{source} ({ds['num_utterances']} "
+            "utterances, "
             f"{res['counts']['failed']} failed; device {res['provenance']['device']}): "
             + "; ".join(cells)
             + ".",
