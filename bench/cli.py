@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.results import REPO_ROOT
 
@@ -346,12 +348,35 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _throughput_rows_isolated(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Rows of one codec measured in a fresh interpreter, so its peak RSS is its own."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rows.json"
+        cmd = [sys.executable, "-m", "bench", "throughput", "--in-process", "--codecs", name]
+        cmd += ["--device", args.device, "--seconds", str(args.seconds)]
+        cmd += ["--repeats", str(args.repeats), "--out", str(out), "--batch-size"]
+        cmd += [str(b) for b in args.batch_size]
+        if args.threads:
+            cmd += ["--threads", *[str(t) for t in args.threads]]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"{name}: throughput measurement failed:\n{proc.stderr[-2000:]}")
+        return json.loads(out.read_text())["rows"]
+
+
 def cmd_throughput(args: argparse.Namespace) -> int:
     from bench.throughput import measure, throughput_table
 
     check_device(args.device)
     rows = []
-    for name in _split(args.codecs):
+    names = _split(args.codecs)
+    for name in names:
+        if not args.in_process and len(names) > 1:
+            rows += _throughput_rows_isolated(name, args)
+            continue
         for batch in args.batch_size:
             for threads in args.threads or [None]:
                 rows.append(
@@ -513,6 +538,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         help="also write the rows (with provenance) as JSON here; files under results/perf/ "
         "named throughput*.json feed the leaderboard's speed table",
+    )
+    t.add_argument(
+        "--in-process",
+        action="store_true",
+        help="measure every codec in this process (default with several codecs: one fresh "
+        "process per codec, so each peak RSS is the codec's own)",
     )
     t.set_defaults(func=cmd_throughput)
 

@@ -28,14 +28,21 @@ def test_throughput_cli_writes_every_combination_and_feeds_the_leaderboard(tmp_p
     from bench.leaderboard import load_speed, render_speed
 
     out = tmp_path / "perf" / "throughput_cpu_test.json"
-    argv = ["throughput", "--codecs", "passthrough", "--batch-size", "1", "2"]
+    # two codecs: each is measured in its own fresh process (its peak RSS is its own)
+    argv = ["throughput", "--codecs", "passthrough,passthrough@24khz", "--batch-size", "1", "2"]
     argv += ["--threads", "1", "--seconds", "0.5", "--repeats", "1", "--out", str(out)]
     assert main(argv) == 0
     data = json.loads(out.read_text())
-    assert [(r["batch_size"], r["threads"]) for r in data["rows"]] == [(1, 1), (2, 1)]
+    got = [(r["codec"], r["batch_size"], r["threads"]) for r in data["rows"]]
+    assert got == [
+        ("passthrough", 1, 1),
+        ("passthrough", 2, 1),
+        ("passthrough@24khz", 1, 1),
+        ("passthrough@24khz", 2, 1),
+    ]
     assert data["provenance"]["git"] and data["provenance"]["packages"]
     (tmp_path / "perf" / "throughput_legacy.json").write_text("[]")  # other shapes are skipped
     files = load_speed(tmp_path)
     assert [f["file"] for f in files] == ["throughput_cpu_test.json"]
     text = "\n".join(render_speed(files))
-    assert "results/perf/throughput_cpu_test.json" in text and text.count("| passthrough") == 2
+    assert "results/perf/throughput_cpu_test.json" in text and text.count("| passthrough") == 4
