@@ -169,3 +169,17 @@ def test_opus_bitrate_follows_libsndfile_mapping() -> None:
     assert high > 1.4 * low, "a higher target bitrate should produce clearly more bytes"
     bps_low = 8 * low / 3.0
     assert 4000 < bps_low < 10000, f"opus@6kbps produced {bps_low:.0f} bps"
+
+
+@pytest.mark.parametrize("kbps", [6, 8, 12])
+def test_opus_cbr_payload_is_the_target_and_decodes_aligned(kbps: int) -> None:
+    """CBR Opus: every 20 ms packet has the same size, so the payload (Ogg container excluded)
+    is the target bitrate (+ one flush packet); the decode is aligned and correlated."""
+    x = torch.from_numpy(speech(4.0, index=1))[None, None]
+    rt = get_codec(f"opus_cbr@{kbps}kbps").roundtrip(x, 16000)
+    bps = 8 * rt.payload_bytes[0] / 4.0
+    assert abs(bps / (kbps * 1000) - 1) < 0.02, f"opus_cbr@{kbps}kbps payload {bps:.0f} bps"
+    assert rt.num_bytes[0] > rt.payload_bytes[0]  # the container is counted apart
+    assert rt.wav.shape == x.shape
+    ref, dec = x[0, 0].numpy(), rt.wav[0, 0].numpy()
+    assert np.corrcoef(ref, dec)[0, 1] > 0.5  # aligned: no pre-skip offset left
