@@ -199,27 +199,17 @@ def ogg_packet_sizes(blob: bytes) -> list[int]:
     return sizes
 
 
-def _make(kbps: int) -> None:
-    @register_codec(
-        f"opus@{kbps}kbps",
-        description=f"Opus (libopus via libsndfile Ogg/Opus), target {kbps} kbps VBR, 16 kHz",
+def _make(kbps: int, cbr: bool) -> None:
+    """Register ``opus@<kbps>kbps`` (libsndfile, VBR) or ``opus_cbr@<kbps>kbps`` (PyAV, CBR)."""
+    cls, via, mode = (OpusCBR, "PyAV/FFmpeg", "CBR") if cbr else (Opus, "libsndfile", "VBR")
+    register_codec(
+        f"opus{'_cbr' if cbr else ''}@{kbps}kbps",
+        description=f"Opus (libopus via {via}, Ogg/Opus), target {kbps} kbps {mode}, 16 kHz",
         family="opus",
-    )
-    def _factory() -> Codec:
-        return Opus(kbps * 1000)
-
-
-def _make_cbr(kbps: int) -> None:
-    @register_codec(
-        f"opus_cbr@{kbps}kbps",
-        description=f"Opus (libopus via PyAV/FFmpeg, Ogg/Opus), {kbps} kbps CBR, 16 kHz",
-        family="opus",
-        availability=_pyav_missing,
-    )
-    def _factory() -> Codec:
-        return OpusCBR(kbps * 1000)
+        availability=_pyav_missing if cbr else (lambda: None),
+    )(lambda: cls(kbps * 1000))
 
 
 for _k in OPUS_KBPS:
-    _make(_k)
-    _make_cbr(_k)
+    _make(_k, cbr=False)
+    _make(_k, cbr=True)
