@@ -382,8 +382,14 @@ def plot_rate_distortion(results: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     comp = compare(results)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("pesq_wb", "stoi"), strict=True):
+    # a panel only for a metric the table scored (an empty axis would read as a result)
+    metrics = [m for m in ("pesq_wb", "stoi") if comp.common.get(m)]
+    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(5 * max(1, len(metrics)), 4))
+    axes = list(axes) if len(metrics) > 1 else [axes]
+    if not metrics:
+        axes[0].text(0.5, 0.5, "no PESQ-WB or STOI scored", ha="center", va="center")
+        axes[0].set_axis_off()
+    for ax, metric in zip(axes, metrics, strict=False):
         for r in results:
             s = comp.summary[r["codec"]["name"]].get(metric)
             bps = payload_bps(r)

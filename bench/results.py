@@ -41,6 +41,7 @@ TRACKED_PACKAGES = (
     "descript-audio-codec",
     "pycodec2",
     "ai-edge-litert",
+    "av",
     "pocketsphinx",
     "jiwer",
     "resemblyzer",
