@@ -36,20 +36,10 @@ from audiocodecs import get_codec  # noqa: E402
 from bench.audio import TARGET_SR, load_audio  # noqa: E402
 from bench.data import get_dataset  # noqa: E402
 from bench.metrics import get_metric  # noqa: E402
+from bench.metrics.sisdr import si_sdr  # noqa: E402
 from bench.throughput import measure  # noqa: E402
 
 TORCH_METRICS = ("sisdr", "mel", "stft")
-
-
-def _si_sdr(ref: np.ndarray, est: np.ndarray) -> float:
-    """SI-SDR (dB) of ``est`` against ``ref``, both ``[T]``: here the agreement of two decodes."""
-    ref = ref.astype(np.float64)
-    est = est.astype(np.float64)
-    alpha = float(est @ ref) / max(float(ref @ ref), 1e-20)
-    target = alpha * ref
-    noise = est - target
-    ratio = max(float(target @ target), 1e-20) / max(float(noise @ noise), 1e-20)
-    return float(10.0 * np.log10(ratio))
 
 
 def equivalence(name: str, device: str) -> dict[str, Any]:
@@ -80,7 +70,7 @@ def equivalence(name: str, device: str) -> dict[str, Any]:
                     float((codes_cpu == codes_gpu).float().mean()) if same else 0.0
                 ),
                 "decode_max_abs_diff": float(np.max(np.abs(dec_cpu - dec_gpu))),
-                "decode_agreement_si_sdr_db": _si_sdr(dec_cpu, dec_gpu),
+                "decode_agreement_si_sdr_db": si_sdr(dec_cpu, dec_gpu),
                 "metrics_on_cuda_vs_cpu": metric_delta,
             }
         )

@@ -182,6 +182,11 @@ class Stack(nn.Module):
 STFT_BLOCK_FRAMES = 4096
 
 
+def _block_frames(per_token: int) -> int:
+    """:data:`STFT_BLOCK_FRAMES` rounded down to whole tokens (at least one token)."""
+    return max(per_token, STFT_BLOCK_FRAMES // per_token * per_token)
+
+
 def _hann(n_fft: int, device: torch.device) -> torch.Tensor:
     return torch.hann_window(n_fft, device=device, dtype=torch.float32)
 
@@ -268,7 +273,7 @@ class STFTEmbed(nn.Module):
         frames = _same_frames(wav, self.n_fft, self.hop)  # [B, F, n_fft] (a view)
         window = _hann(self.n_fft, wav.device)
         b, n, _ = frames.shape
-        step = max(self.per_token, STFT_BLOCK_FRAMES // self.per_token * self.per_token)
+        step = _block_frames(self.per_token)
         out = []
         for f0 in range(0, n, step):  # one pass up to STFT_BLOCK_FRAMES frames
             mag = torch.fft.rfft(frames[:, f0 : f0 + step] * window, dim=-1).abs()  # [B, m, bins]
@@ -304,8 +309,7 @@ class ISTFTHead(nn.Module):
             phase = out[:, :, 1]
             return torch.complex(mag * torch.cos(phase), mag * torch.sin(phase)).transpose(1, 2)
 
-        block = max(p, STFT_BLOCK_FRAMES // p * p)
-        return istft_blocks(spec_of, b, n * p, self.n_fft, self.hop, x.device, block)
+        return istft_blocks(spec_of, b, n * p, self.n_fft, self.hop, x.device, _block_frames(p))
 
 
 class Encoder(nn.Module):

@@ -9,6 +9,7 @@ from typing import Any
 
 from audiocodecs.base import file_sha256
 from bench.compare import scored, summarize_metric
+from bench.leaderboard import is_result_folder
 from bench.metrics import get_metric
 from bench.results import atomic_write_text, find_results, load_result
 
@@ -35,10 +36,8 @@ def _results_for(
     for study in sorted(root.glob("ablation*/seed*")):
         paths += [(p, f"{study.parent.name}/{study.name}") for p in find_results(study)]
     for path, where in paths:
-        if path.parent.name in ("check",) or "-shard" in path.parent.name:
-            continue
-        if path.parent.name.startswith("ablation"):
-            continue
+        if not is_result_folder(path.parent.name):
+            continue  # baselines, ablation bookkeeping, perf, unmerged shards
         try:
             res = load_result(path)
         except (ValueError, OSError):

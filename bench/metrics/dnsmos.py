@@ -155,8 +155,9 @@ def submodel(model_bytes: bytes, inputs: dict[str, list[int | str]], outputs: li
     nodes = [node.__class__() for node in keep]
     for dst, src in zip(nodes, reversed(keep), strict=True):
         dst.CopyFrom(src)
-    inits = [t.__class__() for t in graph.initializer if t.name in needed]
-    for dst, src in zip(inits, [t for t in graph.initializer if t.name in needed], strict=True):
+    used = [t for t in graph.initializer if t.name in needed]
+    inits = [t.__class__() for t in used]
+    for dst, src in zip(inits, used, strict=True):
         dst.CopyFrom(src)
     for field in ("node", "initializer", "input", "output", "value_info"):
         graph.ClearField(field)
@@ -263,7 +264,7 @@ def dnsmos_ovrl(reference: np.ndarray, decoded: np.ndarray, device: str = "cpu")
     x = np.clip(np.asarray(decoded, dtype=np.float32), -1.0, 1.0)
     signal, starts = window_starts(x)
     if len(starts) == 1:
-        raw = raw_scores_per_window(windows(x))
+        raw = raw_scores_per_window(signal[None, starts[0] : starts[0] + CHUNK_SAMPLES + 160])
     else:  # runs of consecutive windows, at most GROUP each (bounded memory on long files)
         groups: list[list[int]] = []
         for a in starts:
