@@ -12,13 +12,14 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from audiocodecs import plugins
 from audiocodecs.base import Codec, CodecUnavailable
 
-#: Modules that register codecs when imported (one per codec family). Add a new family here.
+#: Built-in modules that register codecs when imported (one per codec family). Codecs from
+#: elsewhere — this project's TAAE included — enter as plugins (:mod:`audiocodecs.plugins`).
 FAMILY_MODULES: tuple[str, ...] = (
     "audiocodecs.passthrough",
     "audiocodecs.opus",
-    "audiocodecs.taae",
     "audiocodecs.encodec",
     "audiocodecs.dac",
     "audiocodecs.codec2",
@@ -50,6 +51,7 @@ class CodecEntry:
 
 _REGISTRY: dict[str, CodecEntry] = {}
 _LOADED = False
+plugins.track("codec", _REGISTRY)
 
 
 def _always() -> str | None:
@@ -76,7 +78,8 @@ def register_codec(
 def add_codec(entry: CodecEntry) -> None:
     """Register an entry built elsewhere (used for parametrised families)."""
     if entry.name in _REGISTRY:
-        raise ValueError(f"codec name registered twice: {entry.name!r}")
+        owner = getattr(_REGISTRY[entry.name].factory, "__module__", "?")
+        raise ValueError(f"codec name registered twice: {entry.name!r} (already from {owner})")
     _REGISTRY[entry.name] = entry
 
 
@@ -93,6 +96,18 @@ def _load_families() -> None:
             # partial checkout); a module that exists but fails to import is a bug to surface.
             if exc.name != mod:
                 raise
+    # Installed plugins, then $BENCH_PLUGINS; a broken one is refused with one line.
+    plugins.report_refusals(plugins.load_entry_points("bench.codecs"))
+    plugins.report_refusals(plugins.load_env_plugins())
+
+
+def load_plugins(specs: list[str] | tuple[str, ...]) -> list[plugins.Plugin]:
+    """Load ``--plugin`` values (files or modules) after the built-in families; refused plugins
+    are reported on stderr and returned with their ``error``."""
+    _load_families()
+    loaded = plugins.load_plugins(specs)
+    plugins.report_refusals(loaded)
+    return loaded
 
 
 def codec_names(include_test_only: bool = True) -> list[str]:

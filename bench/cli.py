@@ -13,6 +13,10 @@ from typing import Any
 from bench.results import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "results"
+#: Where ``bench run`` / ``bench merge`` write without ``--out``: untracked (``.gitignore``), so the
+#: first command a newcomer types never rewrites a committed file. ``--out results`` (or
+#: ``make leaderboard`` after copying results in) is the explicit act that updates the board.
+LOCAL_RESULTS_DIR = RESULTS_DIR / "local"
 #: Codecs ``bench run`` uses when ``--codecs`` is absent (unavailable ones are skipped with a note).
 DEFAULT_CODECS = (
     "passthrough",
@@ -140,12 +144,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             pool.shutdown(wait=False, cancel_futures=True)
     if launcher is not None:
         return _after_launcher_shard(launcher, names, failed, full_dataset, args)
-    if not args.no_leaderboard and Path(args.out).resolve() == RESULTS_DIR.resolve():
-        from bench.leaderboard import write_leaderboard
-
-        for p in write_leaderboard(RESULTS_DIR):
-            print(f"wrote {_rel(p)}")
+    if not args.no_leaderboard:
+        _publish(Path(args.out))
     return 1 if failed else 0
+
+
+def _publish(out: Path) -> None:
+    """Regenerate ``out``'s leaderboard and say whether it is the committed one."""
+    from bench.leaderboard import write_leaderboard
+
+    for p in write_leaderboard(out):
+        print(f"wrote {_rel(p)}")
+    if out.resolve() != RESULTS_DIR.resolve():
+        print(
+            f"results are in {_rel(out)} (not tracked by git); the committed board in "
+            f"{_rel(RESULTS_DIR)} changes only with `--out {_rel(RESULTS_DIR)}`",
+            file=sys.stderr,
+        )
 
 
 def _run_one(name: str, dataset, opts, pool) -> int:  # type: ignore[no-untyped-def]
@@ -223,10 +238,8 @@ def _after_launcher_shard(  # type: ignore[no-untyped-def]
             for name in names:
                 if name not in bad:
                     print(f"wrote {_rel(merge_shards(name, dataset, count, opts))}")
-            if not args.no_leaderboard and Path(args.out).resolve() == RESULTS_DIR.resolve():
-                from bench.leaderboard import write_leaderboard
-
-                write_leaderboard(RESULTS_DIR)
+            if not args.no_leaderboard:
+                _publish(Path(args.out))
         dist.barrier()
     finally:
         dist.destroy_process_group()
@@ -251,10 +264,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     opts = RunOptions(metrics=[], device=args.device, workers=0, out=Path(args.out))
     for name in _split(args.codecs):
         print(f"wrote {_rel(merge_shards(name, dataset, args.shards, opts))}")
-    if Path(args.out).resolve() == RESULTS_DIR.resolve():
-        from bench.leaderboard import write_leaderboard
-
-        write_leaderboard(RESULTS_DIR)
+    _publish(Path(args.out))
     return 0
 
 
@@ -265,30 +275,53 @@ def _rel(p: Path) -> str:
         return str(p)
 
 
+#: ``bench list`` fits a terminal this wide (the long reasons are behind ``--why NAME``).
+LIST_WIDTH = 100
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from audiocodecs import list_codecs
+    from audiocodecs import get_entry, list_codecs
     from bench.data import dataset_entries
     from bench.metrics import get_metric, metric_names
 
+    if args.why:
+        entry = get_entry(args.why)
+        reason = entry.availability()
+        print(f"{entry.name} ({entry.family}): {entry.description}")
+        print("available" if reason is None else f"unavailable: {reason}")
+        return 0 if reason is None else 1
     rows = []
     for entry, reason in list_codecs():
         if entry.test_only and not args.all:
             continue
-        status = "available" if reason is None else f"unavailable: {reason}"
-        rows.append([entry.name, entry.family, entry.description, status])
-    print(tabulate(rows, headers=["codec", "family", "description", "status"], tablefmt="github"))
+        rows.append(
+            [entry.name, entry.family, "yes" if reason is None else "no", entry.description]
+        )
+    # The description column takes what the other columns leave of LIST_WIDTH.
+    headers = ["codec", "family", "available", "description"]
+    table = tabulate([[*r[:3], ""] for r in rows], headers=headers, tablefmt="github")
+    room = max(12, LIST_WIDTH - max(len(line) for line in table.splitlines()) + len(headers[3]))
+    rows = [[*r[:3], _clip(r[3], room)] for r in rows]
+    print(tabulate(rows, headers=headers, tablefmt="github"))
+    unavailable = sum(r[2] == "no" for r in rows)
+    if unavailable:
+        print(f"{unavailable} unavailable: `python -m bench list --why NAME` says why and the fix")
     if not args.all:
         print("(random-init / test-only codecs hidden; --all shows them)")
     print()
     mrows = []
     for n in metric_names():
         m = get_metric(n)
-        mrows.append([n, m.label, m.unit, "higher" if m.higher_is_better else "lower"])
+        mrows.append([n, _clip(m.label, 62), m.unit, "higher" if m.higher_is_better else "lower"])
     print(tabulate(mrows, headers=["metric", "label", "unit", "better"], tablefmt="github"))
     print()
-    drows = [[e.name, e.description] for e in dataset_entries()]
+    drows = [[e.name, _clip(e.description, 60)] for e in dataset_entries()]
     drows.append(["PATH", "any folder of audio files (id = path relative to it)"])
     print(tabulate(drows, headers=["dataset", "description"], tablefmt="github"))
     return 0
@@ -308,13 +341,70 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bench.check import run_check, update_baselines
 
     if args.update:
-        for p in update_baselines(Path(args.baselines), _split(args.codecs or ""), args.device):
+        codecs = _split(args.codecs or "")
+        for p in update_baselines(Path(args.baselines), codecs, args.device, args.workers):
             print(f"wrote {_rel(p)}")
         return 0
     check_device(args.device)
-    ok, report = run_check(Path(args.baselines), device=args.device)
+    ok, report = run_check(Path(args.baselines), device=args.device, workers=args.workers)
     print(report)
     return 0 if ok else 1
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from bench.data import get_dataset
+    from bench.metrics import parse_metrics
+    from bench.runner import RunError, RunOptions, make_pool
+    from bench.score import score_decoded
+
+    metrics = parse_metrics(args.metrics)
+    dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
+    opts = RunOptions(metrics=metrics, device="cpu", workers=args.workers, out=Path(args.out),
+                      fresh=args.fresh, progress=not args.no_progress)  # fmt: skip
+    pool = make_pool(args.workers)
+    try:
+        path = score_decoded(
+            dataset, Path(args.decoded), args.name, opts, pool, bps=args.bps,
+            bitstreams=Path(args.bitstreams) if args.bitstreams else None,
+            align=not args.no_align,
+        )  # fmt: skip
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished utterances are kept; rerun the same command to resume",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    print(f"wrote {_rel(path)}")
+    if not args.no_leaderboard:
+        _publish(Path(args.out))
+    return 0
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from audiocodecs import get_codec
+    from bench.selftest import selftest
+
+    check_device(args.device)
+    all_ok = True
+    for name in _split(args.codecs):
+        codec = get_codec(name, device=args.device)
+        checks = selftest(codec)
+        ok = all(c.ok for c in checks)
+        all_ok &= ok
+        rows = [[c.name, c.status.upper() if c.status == "fail" else c.status, c.detail]
+                for c in checks]  # fmt: skip
+        print(f"## {name}\n")
+        print(tabulate(rows, headers=["check", "status", "detail"], tablefmt="github"))
+        print(f"\n{name}: {'PASS' if ok else 'FAIL'} "
+              f"({sum(c.status == 'fail' for c in checks)} failed, "
+              f"{sum(c.status == 'skip' for c in checks)} skipped)\n")  # fmt: skip
+    return 0 if all_ok else 1
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
@@ -457,7 +547,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=_default_workers(),
         help="metric worker processes (default: all cores; 0 = in this process)",
     )
-    r.add_argument("--out", default=str(RESULTS_DIR), help="results folder (default: results/)")
+    r.add_argument(
+        "--out",
+        default=str(LOCAL_RESULTS_DIR),
+        help="results folder (default: results/local/, not tracked; `--out results` updates "
+        "the committed results and leaderboard)",
+    )
     r.add_argument(
         "--shard",
         help="I/N: run only every N-th utterance starting at I (one process/GPU per shard; "
@@ -466,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fresh", action="store_true", help="discard an interrupted run's journal")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument(
-        "--no-leaderboard", action="store_true", help="do not regenerate results/LEADERBOARD.md"
+        "--no-leaderboard", action="store_true", help="do not regenerate LEADERBOARD.md in --out"
     )
     r.set_defaults(func=cmd_run)
 
@@ -478,10 +573,15 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("--limit", type=int, help="as given to `run`")
     mg.add_argument("--max-seconds", type=float, help="as given to `run`")
     mg.add_argument("--device", default="cpu")
-    mg.add_argument("--out", default=str(RESULTS_DIR), help="results folder used by the shards")
+    mg.add_argument(
+        "--out", default=str(LOCAL_RESULTS_DIR), help="results folder used by the shards"
+    )
     mg.set_defaults(func=cmd_merge)
 
     ls = sub.add_parser("list", help="list codecs (with availability), metrics and datasets")
+    ls.add_argument(
+        "--why", metavar="NAME", help="one codec: its description and, if unavailable, why + fix"
+    )
     ls.add_argument("--all", action="store_true", help="include random-init / test-only codecs")
     ls.set_defaults(func=cmd_list)
 
@@ -495,8 +595,49 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--baselines", default=str(RESULTS_DIR / "check"), help="baseline folder")
     c.add_argument("--device", default="cpu")
     c.add_argument("--update", action="store_true", help="write new baselines instead of checking")
+    c.add_argument(
+        "--workers", type=_count(0), default=2, help="metric processes (0 = inline; default 2)"
+    )
     c.add_argument("--codecs", help="with --update: which codecs (default: the existing baselines)")
     c.set_defaults(func=cmd_check)
+
+    sc = sub.add_parser(
+        "score",
+        help="score audio decoded elsewhere (a folder of files named by utterance id) against "
+        "a dataset's references, like `run` does for a registered codec",
+    )
+    sc.add_argument("--dataset", default="default", help="dataset name or folder (as for run)")
+    sc.add_argument("--data", default=None, help="local copy of the dataset (as for run)")
+    sc.add_argument("--decoded", required=True, help="folder of decoded audio: <id>.<any ext>")
+    sc.add_argument("--name", required=True, help="the codec's name in results and tables")
+    rate = sc.add_mutually_exclusive_group()
+    rate.add_argument("--bps", type=_positive_float, help="declared payload bitrate (bits/s)")
+    rate.add_argument(
+        "--bitstreams", help="folder of the encoded files (<id>.<any ext>): payload from sizes"
+    )
+    sc.add_argument(
+        "--no-align", action="store_true",
+        help="keep the decoded timing (default: remove the lag estimated within ±100 ms; "
+        "advised for codecs that send no phase, whose lag estimate is unreliable)",
+    )  # fmt: skip
+    sc.add_argument("--metrics", default=None, help="comma-separated metrics, or all")
+    sc.add_argument("--limit", type=_count(1), default=None)
+    sc.add_argument("--max-seconds", type=_positive_float, default=None)
+    sc.add_argument("--workers", type=_count(0), default=_default_workers())
+    sc.add_argument("--out", default=str(LOCAL_RESULTS_DIR), help="results folder (as for run)")
+    sc.add_argument("--fresh", action="store_true", help="discard a previous journal")
+    sc.add_argument("--no-progress", action="store_true")
+    sc.add_argument("--no-leaderboard", action="store_true")
+    sc.set_defaults(func=cmd_score)
+
+    st = sub.add_parser(
+        "selftest",
+        help="conformance checks of codecs (a plugin's too): rates, codes, length, determinism, "
+        "delay, batching, silence, short input",
+    )
+    st.add_argument("codecs", help="codec name(s), comma-separated")
+    st.add_argument("--device", default="cpu")
+    st.set_defaults(func=cmd_selftest)
 
     w = sub.add_parser(
         "weights", help="list pretrained weight files (place, URL, checksum) or install one"
@@ -547,6 +688,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.set_defaults(func=cmd_throughput)
 
+    for name, parser in sub.choices.items():
+        if name in PLUGIN_COMMANDS:
+            add_plugin_option(parser)
+
     d = sub.add_parser("data", help="download / verify evaluation data")
     dsub = d.add_subparsers(dest="data_cmd", required=True)
     dl = dsub.add_parser(
@@ -567,6 +712,31 @@ def debug_enabled(argv: list[str] | None) -> bool:
     return "--debug" in words or os.environ.get("BENCH_DEBUG", "") not in ("", "0")
 
 
+#: Subcommands that resolve codec or metric names, and so take ``--plugin``.
+PLUGIN_COMMANDS = ("run", "merge", "list", "check", "report", "throughput", "score", "selftest")
+
+
+def add_plugin_option(parser: argparse.ArgumentParser) -> None:
+    """``--plugin FILE.py|dotted.module`` (repeatable), the door for codecs and metrics from
+    outside the package (see README "Bring your own codec")."""
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="FILE.py|MODULE",
+        help="load codecs/metrics from a Python file or an importable module (repeatable; also "
+        "$BENCH_PLUGINS, and installed `bench.codecs` / `bench.metrics` entry points)",
+    )
+
+
+def load_cli_plugins(specs: list[str]) -> None:
+    """Load ``--plugin`` values; a refused plugin is one stderr line, the rest runs on."""
+    import bench.metrics  # noqa: F401  (registered before plugins, so a refusal rolls back alone)
+    from audiocodecs.registry import load_plugins
+
+    load_plugins(specs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 ok, 1 the run failed (a codec could not run, a regression), 2 usage error."""
     debug = debug_enabled(argv)
@@ -574,6 +744,8 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:]
     argv = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(argv)
+    if getattr(args, "plugin", None):
+        load_cli_plugins(args.plugin)
     from audiocodecs import CodecUnavailable
     from bench.data import DatasetError
     from bench.runner import RunError

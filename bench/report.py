@@ -6,14 +6,20 @@ codec of the table runs through the same :meth:`Codec.roundtrip` the metrics sco
 decoded audio is written beside the page as 16-bit FLAC (lossless: what you hear is what was
 scored, to 1/32768; ``tests/test_report.py`` checks a saved clip against the scored audio), with a
 log-mel spectrogram PNG per clip. The site is not committed: ``make report`` rebuilds it.
-No CDN, no network at view time: one HTML file per page, one CSS block, a few lines of JS for
-sorting.
+No CDN, no network at view time: one HTML file per page, one CSS block, a few lines of inline JS
+for sorting and for the listening rows' A/B picker (each row shows the reference plus the two
+codecs picked above the rows; every codec's clips stay in ``media/`` and a player gets its source
+only when its codec is picked, so the page never loads all clips at once). Media file names are
+``<utterance hash>-<readable slug>-<8 hex of the exact codec label>``: distinct labels never
+share a file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -31,8 +37,9 @@ th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
 th{background:#f0f0f0;cursor:pointer;user-select:none}
 td:first-child,th:first-child{text-align:left}
 th.sorted-asc::after{content:" ▲"} th.sorted-desc::after{content:" ▼"}
-.ex td{vertical-align:top;text-align:center} .ex img{width:220px;display:block}
+.ex td,.ex th{vertical-align:top;text-align:center} .ex img{width:220px;display:block}
 audio{width:220px} footer{margin-top:3em;font-size:12px;color:#555}
+.ab{margin:.5em 0} .ab label{margin-right:1.5em;font-weight:600} .ab select{font-size:14px}
 """
 JS = """
 document.querySelectorAll('table.sortable').forEach(function(t){
@@ -50,6 +57,31 @@ document.querySelectorAll('table.sortable').forEach(function(t){
         return asc?c:-c;});
       rows.forEach(function(r){t.tBodies[0].appendChild(r)});
     });
+  });
+});
+function abFill(td,name,clip){
+  td.dataset.codec=name;
+  if(!clip){td.replaceChildren('—');return;}
+  var a=document.createElement('audio');
+  a.controls=true; a.preload='metadata'; a.src=clip[0];
+  a.setAttribute('aria-label',name+', '+td.parentNode.cells[0].textContent);
+  var img=document.createElement('img');
+  img.alt='log-mel spectrogram, '+name; img.src=clip[1];
+  td.replaceChildren(a,img);
+}
+document.querySelectorAll('div.listen').forEach(function(box){
+  box.querySelectorAll('select.ab-pick').forEach(function(sel){
+    var side=sel.dataset.side;
+    function show(){
+      box.querySelector('thead th.ab-'+side).textContent=side.toUpperCase()+': '+sel.value;
+      box.querySelectorAll('tbody tr').forEach(function(tr){
+        var td=tr.querySelector('td.ab-'+side);
+        if(td.dataset.codec!==sel.value)
+          abFill(td,sel.value,JSON.parse(tr.dataset.clips)[sel.value]);
+      });
+    }
+    sel.addEventListener('change',show);
+    show();  // a reload may restore a pick other than the rendered default
   });
 });
 """
@@ -133,6 +165,16 @@ def table_html(results: list[dict[str, Any]], out: Path | None = None) -> str:
     )
 
 
+def media_stem(label: str) -> str:
+    """File stem of a column label's clips: a readable slug (``@`` → ``_at_``, ``.`` → ``p``,
+    any other run of characters outside ``[A-Za-z0-9_-]`` → ``_``) plus 8 hex digits of the
+    SHA-256 of the exact label, so labels the slug folds together (``a b`` / ``a_b``,
+    ``lyra@3.2kbps`` / ``lyra@3p2kbps``) still get different files. The reference clip's stem is
+    ``reference``, which no label's stem can be (every label's stem ends in ``-<8 hex>``)."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", label.replace("@", "_at_").replace(".", "p"))
+    return f"{slug.strip('_') or 'codec'}-{hashlib.sha256(label.encode()).hexdigest()[:8]}"
+
+
 def _spectrogram_png(audio: np.ndarray, path: Path) -> None:
     import librosa
     import matplotlib
@@ -151,12 +193,14 @@ def _spectrogram_png(audio: np.ndarray, path: Path) -> None:
     plt.close(fig)
 
 
-def _write_clip(audio: np.ndarray, stem: Path) -> tuple[str, str]:
+def _write_clip(audio: np.ndarray, media: Path, stem: str) -> tuple[str, str]:
+    """``media/<stem>.flac`` (16-bit) and its spectrogram ``media/<stem>.png``; their names.
+    (Names are built by appending, never ``with_suffix``: a stem may contain dots.)"""
     import soundfile as sf
 
-    flac = stem.with_suffix(".flac")
+    flac = media / f"{stem}.flac"
     sf.write(flac, np.clip(audio, -1, 1), 16000, format="FLAC", subtype="PCM_16")
-    png = stem.with_suffix(".png")
+    png = media / f"{stem}.png"
     _spectrogram_png(audio, png)
     return flac.name, png.name
 
@@ -170,7 +214,8 @@ def decode_examples(
 ) -> dict[str, dict[str, tuple[str, str]]]:
     """Re-decode ``ids`` of the dataset ``ds_info`` (a result's ``dataset`` record) with every
     codec of ``codecs`` (column label → registry name); ``{id: {label or 'reference':
-    (flac, png)}}``. A codec that cannot run here gets no column."""
+    (flac, png)}}``. A codec that cannot run here gets no column. File names are
+    ``<10 hex of (dataset slug, id)>-<reference | media_stem(label)>``, unique per clip."""
     import torch
 
     from audiocodecs import get_codec
@@ -181,6 +226,9 @@ def decode_examples(
     ds = get_dataset(spec).subset(ids)
     media = out / "media"
     media.mkdir(parents=True, exist_ok=True)
+    stems = {label: media_stem(label) for label in codecs or {}}
+    if len(set(stems.values())) != len(stems):  # a 32-bit hash collision: refuse, never overwrite
+        raise ValueError(f"media file names collide: {stems}")
     clips: dict[str, dict[str, tuple[str, str]]] = {}
     built = {}
     for label, name in (codecs or {}).items():
@@ -190,32 +238,70 @@ def decode_examples(
             continue
     for utt in ds.utterances:
         ref = load_audio(utt.path).wav
-        key = hashlib.sha256(utt.id.encode()).hexdigest()[:10]
-        clips[utt.id] = {"reference": _write_clip(ref, media / f"{key}-reference")}
+        ds_key = f"{ds_info.get('slug', ds_info['name'])}\0{utt.id}"  # datasets may share ids
+        key = hashlib.sha256(ds_key.encode()).hexdigest()[:10]
+        clips[utt.id] = {"reference": _write_clip(ref, media, f"{key}-reference")}
         for label, codec in built.items():
             y = codec.roundtrip(torch.from_numpy(ref)[None, None], 16000).wav[0, 0].cpu().numpy()
-            safe = label.replace("@", "_at_").replace("/", "_").replace(" ", "_")
-            clips[utt.id][label] = _write_clip(y, media / f"{key}-{safe}")
+            clips[utt.id][label] = _write_clip(y, media, f"{key}-{stems[label]}")
     return clips
 
 
+def _clip_cell(label: str, clip: tuple[str, str] | None, uid: str, side: str = "") -> str:
+    """One listening cell: the player (metadata preload only) and the spectrogram, or "—".
+    ``side`` ("a"/"b") marks the cells the A/B picker refills (same markup as the page's JS)."""
+    attrs = f' class="ab-{side}" data-codec="{html.escape(label)}"' if side else ""
+    if clip is None:
+        return f"<td{attrs}>—</td>"
+    flac, png = clip
+    return (
+        f'<td{attrs}><audio controls preload="metadata" src="media/{html.escape(flac)}" '
+        f'aria-label="{html.escape(f"{label}, {uid}")}"></audio>'
+        f'<img alt="log-mel spectrogram, {html.escape(label)}" src="media/{html.escape(png)}"></td>'
+    )
+
+
 def examples_html(clips: dict[str, dict[str, tuple[str, str]]], codecs: list[str]) -> str:
-    cols = ["reference", *[c for c in codecs if any(c in v for v in clips.values())]]
-    head = "<th>utterance</th>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    """Listening rows with an A/B picker: two ``<select>`` (A, B; default the first two codecs
+    of ``codecs`` that have clips) above a table whose rows show the utterance's reference and
+    the A and B codecs' players and spectrograms. Each row carries every codec's clip names
+    (``data-clips``, JSON) so the inline JS swaps A or B in every row without any network; only
+    the displayed players have a source, so the page loads 3 clips' metadata per row, not all."""
+    names = [c for c in codecs if any(c in v for v in clips.values())]
+    if not names:  # nothing decoded: the reference alone
+        rows = "".join(
+            f"<tr><td>{html.escape(uid)}</td>{_clip_cell('reference', per['reference'], uid)}</tr>"
+            for uid, per in clips.items()
+        )
+        head = "<th>utterance</th><th>reference</th>"
+        return f'<table class="ex"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    pick = {"a": names[0], "b": names[1] if len(names) > 1 else names[0]}
+    selects = []
+    for side, default in pick.items():
+        options = "".join(
+            f'<option value="{html.escape(n)}"{" selected" if n == default else ""}>'
+            f"{html.escape(n)}</option>"
+            for n in names
+        )
+        selects.append(
+            f'<label>{side.upper()} <select class="ab-pick" data-side="{side}" '
+            f'autocomplete="off">{options}</select></label>'
+        )
+    head = "<th>utterance</th><th>reference</th>" + "".join(
+        f'<th class="ab-{side}">{side.upper()}: {html.escape(n)}</th>' for side, n in pick.items()
+    )
     rows = []
     for uid, per in clips.items():
-        cells = [f"<td>{html.escape(uid)}</td>"]
-        for c in cols:
-            if c not in per:
-                cells.append("<td>—</td>")
-                continue
-            clip, png = per[c]
-            cells.append(
-                f'<td><audio controls preload="metadata" src="media/{clip}"></audio>'
-                f'<img alt="log-mel spectrogram, {html.escape(c)}" src="media/{png}"></td>'
-            )
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="ex"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        data = {n: [f"media/{per[n][0]}", f"media/{per[n][1]}"] for n in names if n in per}
+        cells = [f"<td>{html.escape(uid)}</td>", _clip_cell("reference", per["reference"], uid)]
+        cells += [_clip_cell(n, per.get(n), uid, side) for side, n in pick.items()]
+        rows.append(f'<tr data-clips="{html.escape(json.dumps(data))}">{"".join(cells)}</tr>')
+    return (
+        f'<div class="listen"><p class="ab">{"".join(selects)}<span>pick any two of the '
+        f"{len(names)} codecs to hear beside the reference in every row</span></p>"
+        f'<table class="ex"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        "</div>"
+    )
 
 
 def footer_html(results: list[dict[str, Any]]) -> str:
@@ -255,11 +341,10 @@ def _ablation_listening(
     """Listening rows of an ablation study: each variant's lowest-seed checkpoint (from the
     study's runs folder, else the shipped ``checkpoints/``) on ``examples`` utterances of its
     main evaluation set, through the same registry roundtrip its result files scored."""
-    import json
     import os
 
-    from audiocodecs.taae import CHECKPOINT_ENV, _entries, ablation_codec_name, ablation_preset
     from bench.results import REPO_ROOT
+    from taae.codec import CHECKPOINT_ENV, _entries, ablation_codec_name, ablation_preset
 
     seed = min(study["seeds"])
     variants = list(study["codecs"])
@@ -307,8 +392,6 @@ def _ablation_listening(
 def ablation_page(folder: Path, out: Path, examples: int, device: str, foot: str) -> Path:
     """``out/<folder name>/index.html``: the study's ``ABLATION.md`` (tables sortable, plots,
     verdicts, training curves) plus listening rows per variant."""
-    import json
-
     from markdown_it import MarkdownIt
 
     study = json.loads((folder / "study.json").read_text())

@@ -216,6 +216,7 @@ def device_description(device: str) -> str:
 
 def provenance(device: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything needed to reproduce a result: code version, packages, machine, command, date."""
+    from audiocodecs.plugins import loaded_plugins
     from audiocodecs.resample import RESAMPLER
 
     return {
@@ -227,6 +228,7 @@ def provenance(device: str, extra: dict[str, Any] | None = None) -> dict[str, An
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(_relative_arg(a) for a in sys.argv),
         "resampler": RESAMPLER,
+        "plugins": loaded_plugins(),  # every codec / metric plugin this process loaded
         **(extra or {}),
     }
 

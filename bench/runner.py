@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from audiocodecs import Codec, get_codec
+from audiocodecs import Codec, RoundTrip, get_codec
 from bench.audio import SILENCE_PEAK, AudioError, ac_peak, load_audio, pcm_sha256
 from bench.codebook import CodebookStats
 from bench.data import Dataset
@@ -394,7 +394,7 @@ def _process_utterance(
             }, None
     wav = torch.from_numpy(audio.wav)[None, None]
     try:
-        rt = codec.roundtrip(wav, 16000)
+        rt, fields = _roundtrip(codec, utt, wav)
     except Exception as exc:  # any codec failure is a per-utterance failure
         return {
             **base,
@@ -403,6 +403,7 @@ def _process_utterance(
             "error": f"{type(exc).__name__}: {exc}"[:300],
         }, None
     dec = rt.wav[0, 0].detach().cpu().numpy().astype(np.float32)
+    base.update(fields)
     base.update(encode_seconds=rt.encode_seconds, decode_seconds=rt.decode_seconds)
     if rt.num_bytes is not None:
         base["num_bytes"] = int(rt.num_bytes[0])
@@ -433,6 +434,19 @@ def _process_utterance(
     base["output_clipped_fraction"] = float(np.mean(np.abs(dec) > 1.0))
     dec = np.clip(dec, -1.0, 1.0)
     return base, (audio.wav, dec)
+
+
+def _roundtrip(codec: Codec, utt: Any, wav: torch.Tensor) -> tuple[RoundTrip, dict[str, Any]]:
+    """``codec.roundtrip(wav [1, 1, T], 16000)`` plus record fields of the codec's own.
+
+    A codec with a ``roundtrip_utterance(utt, wav, sr) -> (RoundTrip, fields)`` method is given
+    the utterance too — :class:`bench.score.DecodedFolder` returns the file decoded elsewhere for
+    that id, and ``fields`` (e.g. the estimated lag) go into the utterance's record.
+    """
+    hook = getattr(codec, "roundtrip_utterance", None)
+    if hook is None:
+        return codec.roundtrip(wav, 16000), {}
+    return hook(utt, wav, 16000)
 
 
 def _write(journal: Journal, base: dict[str, Any], res: dict[str, Any], metrics: list[str]) -> None:
@@ -569,6 +583,9 @@ def finalize(
     }
     if carried:
         result["provenance"]["metrics_carried_over"] = carried
+    amend = getattr(codec, "amend_result", None)  # e.g. bench.score.DecodedFolder's bitrate/notes
+    if amend is not None:
+        amend(result, dataset)
     atomic_write_json(path, result)
     return path
 

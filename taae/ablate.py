@@ -66,7 +66,7 @@ def plan(
     variants: tuple[str, ...] = VARIANTS,
 ) -> list[AblationRun]:
     """All runs of the study, seed-major (seed 0 of every variant first)."""
-    from audiocodecs.taae import FAMILY_SUFFIX, ablation_codec_name, ablation_preset
+    from taae.codec import FAMILY_SUFFIX, ablation_codec_name, ablation_preset
     from taae.presets import PRESETS
 
     if bps not in FAMILY_SUFFIX:
@@ -180,7 +180,7 @@ def train_all(
 def ladder_codecs(runs: list[AblationRun]) -> list[str]:
     """Registered post-hoc residual-FSQ ladder entries of the hybrid run (``taae_fsq_348@…``)."""
     from audiocodecs.registry import codec_names
-    from audiocodecs.taae import LADDER_SUFFIXES
+    from taae.codec import LADDER_SUFFIXES
 
     names = set(codec_names())
     hybrid = [r.codec for r in runs if r.variant == "hybrid"]

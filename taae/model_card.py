@@ -147,6 +147,6 @@ def write_card(folder: Path, codecs: list[str], results_root: Path = RESULTS_ROO
 
 def registry_names(folder: Path) -> list[str]:
     """Registry entries that load the checkpoint in ``folder`` (by preset name)."""
-    from audiocodecs.taae import _entries
+    from taae.codec import _entries
 
     return sorted(n for n, (preset, _, _) in _entries().items() if preset == folder.name)

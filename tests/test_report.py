@@ -1,8 +1,11 @@
 """`bench report`: the site's table, plots and listening clips come from the result files and the
-scored roundtrip; a real (headless Chromium) browser renders, sorts and loads every clip."""
+scored roundtrip; media names never collide; a real (headless Chromium) browser renders, sorts,
+switches the A/B listening columns and loads every displayed clip."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 from pathlib import Path
@@ -13,9 +16,11 @@ import soundfile as sf
 import torch
 
 from bench.cli import main
+from bench.report import media_stem
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / ".pytest_artifacts"
-CODECS = ("passthrough", "opus@6kbps")
+CODECS = ("passthrough", "opus@6kbps", "opus@12kbps")  # 3, so A/B can pick one not shown first
+SHOWN = 3  # players per listening row: the reference, A and B
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +41,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _row_clips(page: str) -> list[dict[str, list[str]]]:
+    """Each listening row's ``data-clips``: every codec's ``[flac, png]`` the A/B picker offers."""
+    return [json.loads(html.unescape(d)) for d in re.findall(r'<tr data-clips="([^"]*)"', page)]
+
+
 def test_the_site_has_the_table_plot_and_every_clip(site: Path) -> None:
     page = (site / "index.html").read_text()
     assert page.count("<tbody>") == 2  # leaderboard + listening rows
@@ -45,8 +55,58 @@ def test_the_site_has_the_table_plot_and_every_clip(site: Path) -> None:
     for src in re.findall(r'src="([^"]+)"', page):
         assert (site / src).is_file(), src
     clips = re.findall(r'<audio[^>]*src="([^"]+)"', page)
-    assert len(clips) == 2 * (1 + len(CODECS))
+    assert len(clips) == 2 * SHOWN  # only the displayed players have a source
+    rows = _row_clips(page)
+    assert len(rows) == 2 and all(set(r) == set(CODECS) for r in rows)
+    for row in rows:  # every codec's clips are in the site, for switching offline
+        for codec, files in row.items():
+            assert all((site / f).is_file() and media_stem(codec) in f for f in files), files
+    assert len({f for r in rows for fs in r.values() for f in fs}) == 2 * 2 * len(CODECS)
+    for side in "ab":
+        assert len(re.findall(rf'<select class="ab-pick" data-side="{side}"', page)) == 1
     assert "LibriSpeech" in page and "commit" in page
+
+
+def _old_stem(label: str) -> str:
+    """The media name before names were made injective (kept to show what used to collide)."""
+    return Path(label.replace("@", "_at_").replace("/", "_").replace(" ", "_")).with_suffix("").name
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("lyra@3.2kbps", "lyra@3kbps"),
+        ("lyra@3.2kbps", "lyra@3.6kbps"),  # the old `with_suffix` cut both to `lyra_at_3`
+        ("dac_24khz@1.5kbps", "dac_24khz@1.7kbps"),
+        ("lyra@3.2kbps", "lyra@3p2kbps"),  # differ only where the slug maps `.` → `p`
+        ("a b", "a_b"),  # differ only in characters the slug drops or folds
+        ("a/b", "a b"),
+        ("x@1", "x_at_1"),
+        ("v (seed 0)", "v_seed_0"),
+        ("Opus", "opus"),  # case-insensitive file systems
+    ],
+)
+def test_media_names_never_collide(a: str, b: str) -> None:
+    assert media_stem(a).lower() != media_stem(b).lower()
+    for stem in (media_stem(a), media_stem(b)):  # file-safe, no dot a suffix could eat
+        assert re.fullmatch(r"[A-Za-z0-9_-]+-[0-9a-f]{8}", stem), stem
+    assert media_stem(a) == media_stem(a)  # deterministic: the page and the files agree
+    assert "reference" not in {media_stem(a), media_stem(b)}
+
+
+def test_the_old_names_did_collide() -> None:
+    assert _old_stem("lyra@3.2kbps") == _old_stem("lyra@3.6kbps") == "lyra_at_3"
+    assert _old_stem("a b") == _old_stem("a_b")
+
+
+def test_every_registered_codec_gets_its_own_media_name() -> None:
+    from audiocodecs import codec_names
+
+    names = codec_names()
+    stems = [media_stem(n) for n in names]
+    assert len(names) > 1
+    assert len({s.lower() for s in stems}) == len(names), stems
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+-[0-9a-f]{8}", s) for s in stems), stems
 
 
 def test_a_saved_clip_is_the_scored_audio(site: Path, tmp_path: Path) -> None:
@@ -57,7 +117,8 @@ def test_a_saved_clip_is_the_scored_audio(site: Path, tmp_path: Path) -> None:
     uid = re.search(r"<td>([^<]+)</td>", row).group(1)
     srcs = re.findall(r'src="(media/[^"]+\.flac)"', row)
     ref, _ = sf.read(str(site / srcs[0]), dtype="float32")
-    opus_clip, _ = sf.read(str(site / [s for s in srcs if "opus" in s][0]), dtype="float32")
+    opus_flac = _row_clips(page)[0]["opus@6kbps"][0]
+    opus_clip, _ = sf.read(str(site / opus_flac), dtype="float32")
     scored = get_codec("opus@6kbps").roundtrip(torch.from_numpy(ref)[None, None], 16000).wav
     # the clip was decoded from the original float reference; the reference clip is its 16-bit
     # copy, so compare within one 16-bit step plus the codec's response to that step
@@ -75,13 +136,14 @@ def _chromium() -> tuple[str, str]:
     return browser, driver
 
 
-def test_a_real_browser_renders_sorts_and_loads_every_clip(site: Path) -> None:
+def test_a_real_browser_renders_sorts_switches_and_loads_every_clip(site: Path) -> None:
     import time
 
     browser, driver_path = _chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
@@ -102,6 +164,44 @@ def test_a_real_browser_renders_sorts_and_loads_every_clip(site: Path) -> None:
         after = [r.find_elements(By.TAG_NAME, "td")[0].text for r in
                  drv.find_elements(By.CSS_SELECTOR, "table.leaderboard tbody tr")]  # fmt: skip
         assert after == sorted(first, reverse=True) and after != sorted(first)
+
+        box = drv.find_element(By.CSS_SELECTOR, "div.listen")
+        pick = {
+            s: Select(box.find_element(By.CSS_SELECTOR, f"select[data-side={s}]")) for s in "ab"
+        }
+
+        def shown(side: str) -> tuple[str, list[list[str]]]:
+            """The side's header and, per row, [codec, audio src, spectrogram src]."""
+            return drv.execute_script(
+                "var b=arguments[0], s=arguments[1];"
+                "return [b.querySelector('thead th.ab-'+s).textContent,"
+                " Array.from(b.querySelectorAll('tbody td.ab-'+s)).map(td => [td.dataset.codec,"
+                " td.querySelector('audio').getAttribute('src'),"
+                " td.querySelector('img').getAttribute('src')])];",
+                box,
+                side,
+            )
+
+        def assert_shows(side: str, codec: str) -> None:
+            head, cells = shown(side)
+            assert head == f"{side.upper()}: {codec}" and len(cells) == 2, (head, cells)
+            for name, flac, png in cells:
+                stem = media_stem(codec)
+                assert name == codec and flac.endswith(f"-{stem}.flac"), (name, flac)
+                assert png.endswith(f"-{stem}.png"), png
+
+        before = {s: p.first_selected_option.get_attribute("value") for s, p in pick.items()}
+        assert before["a"] != before["b"] and set(before.values()) < set(CODECS)
+        for side, codec in before.items():
+            assert_shows(side, codec)
+        chosen = {"a": next(c for c in CODECS if c not in before.values()), "b": before["a"]}
+        for side, codec in chosen.items():
+            pick[side].select_by_value(codec)
+        for side, codec in chosen.items():
+            assert codec != before[side]
+            assert_shows(side, codec)
+        assert len(drv.find_elements(By.CSS_SELECTOR, "div.listen audio")) == 2 * SHOWN
+
         deadline = time.time() + 20
         states: list = []
         while time.time() < deadline:
@@ -138,5 +238,8 @@ def test_ablation_pages_render_the_study_with_listening_rows(tmp_path: Path) -> 
         assert (out / "ablation" / src).is_file(), src
     study_variants = 5
     clips = re.findall(r'<audio[^>]*src="([^"]+)"', page)
-    assert len(clips) == 1 + study_variants, clips
+    assert len(clips) == SHOWN, clips  # the reference plus the A and B picks
+    (row,) = _row_clips(page)
+    assert len(row) == study_variants, row
+    assert all((out / "ablation" / f).is_file() for fs in row.values() for f in fs), row
     assert "No listening rows" not in page

@@ -249,11 +249,20 @@ def display_path(path: Path) -> str:
     Result files are committed, so a dataset source under the project's own tree (``../shared``)
     is recorded without the machine's absolute prefix.
     """
-    base = PACKAGE_DIR.parent.parent.parent.resolve()
-    try:
-        return os.path.join("..", str(Path(path).resolve().relative_to(base)))
-    except ValueError:
-        return str(path)
+    # ``../shared`` may be a symlink to a folder elsewhere, or the path may arrive resolved:
+    # try the lexical path, then both sides with links resolved, and last the shared folder's
+    # resolved location mapped back to its name beside the repository.
+    parent = PACKAGE_DIR.parent.parent.parent
+    candidates = [
+        (os.path.abspath(path), os.path.abspath(parent), ""),
+        (str(Path(path).resolve()), str(parent.resolve()), ""),
+        (str(Path(path).resolve()), str((parent / "shared").resolve()), "shared"),
+    ]
+    for target, base, prefix in candidates:
+        rel = os.path.relpath(target, base)
+        if rel != ".." and not rel.startswith(".." + os.sep):
+            return os.path.normpath(os.path.join("..", prefix, rel))
+    return str(path)
 
 
 def test_clean_122(root: str | Path | None) -> Dataset:

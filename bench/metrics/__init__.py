@@ -102,20 +102,41 @@ _METRICS: dict[str, Metric] = {}
 
 
 def register_metric(metric: Metric) -> Metric:
-    """Add ``metric`` to the registry; duplicate names are rejected."""
+    """Add ``metric`` to the registry (built-ins and plugins alike); duplicate names are
+    rejected."""
     if metric.name in _METRICS:
-        raise ValueError(f"metric registered twice: {metric.name!r}")
+        owner = getattr(_METRICS[metric.name].fn, "__module__", "?")
+        raise ValueError(f"metric registered twice: {metric.name!r} (already from {owner})")
     _METRICS[metric.name] = metric
     return metric
 
 
+_PLUGINS_LOADED = False
+
+
+def _load_plugins() -> None:
+    """Installed ``bench.metrics`` entry points and ``$BENCH_PLUGINS``, once (lazily, so a plugin
+    may import this package)."""
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    from audiocodecs import plugins
+
+    plugins.report_refusals(plugins.load_entry_points("bench.metrics"))
+    plugins.report_refusals(plugins.load_env_plugins())
+
+
 def metric_names() -> list[str]:
     """Names in the order tables show them."""
+    _load_plugins()
     return list(_METRICS)
 
 
 def get_metric(name: str) -> Metric:
     """The metric called ``name``; ``KeyError`` naming the closest valid names when unknown."""
+    if name not in _METRICS:
+        _load_plugins()
     if name not in _METRICS:
         close = difflib.get_close_matches(name, list(_METRICS), n=3, cutoff=0.4)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -125,6 +146,7 @@ def get_metric(name: str) -> Metric:
 
 def default_metrics() -> list[str]:
     """The default set of ``bench run``: the fast signal metrics (see each ``Metric.default``)."""
+    _load_plugins()
     return [n for n in _METRICS if _METRICS[n].default]
 
 
@@ -162,3 +184,12 @@ def _load_families() -> None:
 
 
 _load_families()
+
+
+def _track() -> None:
+    from audiocodecs import plugins
+
+    plugins.track("metric", _METRICS)  # after the built-ins: plugins are rolled back alone
+
+
+_track()

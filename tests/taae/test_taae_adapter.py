@@ -58,7 +58,7 @@ def test_default_fsq_and_rvq_share_one_recipe_at_one_bitrate() -> None:
     ``tinyspec``) differing only in the bottleneck."""
     import dataclasses
 
-    from audiocodecs.taae import _entries
+    from taae.codec import _entries
     from taae.presets import get_preset
 
     entries = _entries()

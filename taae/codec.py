@@ -1,4 +1,7 @@
-"""TAAE codecs (this project's transformer auto-encoder, package ``taae``).
+"""TAAE codecs: this project's transformer auto-encoder as a ``bench.codecs`` plugin.
+
+Registered through the entry point ``taae = "taae.codec"`` in ``pyproject.toml`` (the worked
+example of an installed plugin: ``audiocodecs`` never imports ``taae``).
 
 Entries and the checkpoints they load (``$TAAE_CHECKPOINTS`` or ``<repo>/checkpoints``, one folder
 per preset holding ``model.safetensors`` + ``config.json``). The unprefixed names are the CPU recipe
