@@ -17,8 +17,10 @@ Checks (on real speech from the embedded set, at 16 kHz):
 - ``delay``: after the declared ``delay_samples`` are removed, the lag left between output and
   input, estimated by cross-correlation, is at most :data:`DELAY_TOLERANCE_MS` (waveform) or
   :data:`ENVELOPE_DELAY_TOLERANCE_MS` (the 1 ms energy envelope, for codecs whose waveform does
-  not follow the input: no phase sent). Skipped for random-init codecs.
-- ``batch``: a batch of 2 gives what two single calls give (to 1e-4 of full scale).
+  not follow the input: no phase sent). Skipped for random-init codecs and where even the
+  envelopes correlate below :data:`MIN_ENVELOPE_CORRELATION` (no lag can be estimated).
+- ``batch``: a batch of 2 gives what two single calls give (to 1e-4 of full scale, but for at
+  most 0.1 % of samples a step ≤ 1e-2: float noise tipping a quantizer over a boundary).
 - ``silence`` and ``short input``: 1 s of zeros and a 0.3 s clip give finite audio of the input's
   length, or a clear :class:`~audiocodecs.CodecError` (never another exception).
 """
@@ -40,8 +42,13 @@ from bench.score import estimate_lag
 DELAY_TOLERANCE_MS = 2.5
 #: … and when only the 1 ms energy envelopes do (no phase sent: the peak is broad; half a frame).
 ENVELOPE_DELAY_TOLERANCE_MS = 10.0
+#: Below this envelope correlation no lag can be estimated (degenerate models): skipped, not failed.
+MIN_ENVELOPE_CORRELATION = 0.5
 #: Largest difference (of full scale) between a batch of 2 and two single calls.
 BATCH_ATOL = 1e-4
+#: … except for rare quantizer-boundary flips (fraction of samples, and their largest size).
+BATCH_FLIP_FRACTION = 1e-3
+BATCH_FLIP_ATOL = 1e-2
 SR = 16000
 
 
@@ -227,6 +234,13 @@ def _delay(codec: Codec, x: torch.Tensor) -> Check:
     if corr < 0.3:  # no phase sent (parametric vocoders): follow the energy envelope
         lag, corr = estimate_lag(_envelope(ref), _envelope(out), max_lag)
         how, tol = "1 ms envelope", ENVELOPE_DELAY_TOLERANCE_MS
+        if corr < MIN_ENVELOPE_CORRELATION:
+            return Check(
+                "delay",
+                "skip",
+                f"output follows the input too loosely to estimate a "
+                f"lag (envelope r = {corr:.2f} < {MIN_ENVELOPE_CORRELATION:g})",
+            )
     ms = 1000 * lag / SR
     ok = abs(ms) <= tol
     declared = 1000 * codec.delay_samples / codec.sample_rate
@@ -242,12 +256,19 @@ def _delay(codec: Codec, x: torch.Tensor) -> Check:
 def _batch(codec: Codec, x2: torch.Tensor) -> Check:
     both = codec.roundtrip(x2, SR).wav
     singles = torch.cat([codec.roundtrip(x2[i : i + 1], SR).wav for i in range(2)])
-    diff = float((both - singles).abs().max())
-    return Check(
-        "batch",
-        "pass" if diff <= BATCH_ATOL else "fail",
-        f"batch of 2 vs two singles: max |Δ| = {diff:.3g} (≤ {BATCH_ATOL:g})",
-    )
+    delta = (both - singles).abs()
+    diff = float(delta.max())
+    # Batched float kernels may differ in the last bits, which can tip a quantizer across a
+    # boundary: a few samples one step apart are that, not batch leakage.
+    flips = float((delta > BATCH_ATOL).float().mean())
+    ok = diff <= BATCH_ATOL or (flips <= BATCH_FLIP_FRACTION and diff <= BATCH_FLIP_ATOL)
+    detail = f"batch of 2 vs two singles: max |Δ| = {diff:.3g}"
+    if diff > BATCH_ATOL:
+        detail += (
+            f"; {100 * flips:.3f} % of samples beyond {BATCH_ATOL:g} (allowed: ≤ "
+            f"{100 * BATCH_FLIP_FRACTION:g} % and each ≤ {BATCH_FLIP_ATOL:g}: quantizer flips)"
+        )
+    return Check("batch", "pass" if ok else "fail", detail)
 
 
 def _handles(codec: Codec, x: torch.Tensor, what: str) -> Check:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
 
 from audiocodecs import Codec, CodecError, align_length, codec_names, get_codec, get_entry
 from audiocodecs.resample import resample
+from bench.selftest import selftest
 from tests.conftest import SHARED_TEST_CLEAN, speech, speech_clips
 
 ALL = codec_names(include_test_only=True)
@@ -29,29 +28,24 @@ def _envelope_db(x: torch.Tensor, frame: int = 320) -> torch.Tensor:
     return 10 * torch.log10(x.pow(2).mean(dim=1) + 1e-8)
 
 
+#: (name prefix, selftest check) → why those codecs do not conform, as measured. The test is
+#: exact: it fails the day one of them starts passing, so this list cannot go stale.
+KNOWN_NONCONFORMING: dict[tuple[str, str], str] = {
+    ("codec2@", "determinism"): "libcodec2's decoder draws random phases from a process-wide "
+    "PRNG: a second decode of the same frames in one process differs (codes are identical)",
+    ("codec2@", "batch"): "same PRNG: the second item of a batch is decoded with another state",
+}
+
+
 @pytest.mark.parametrize("name", ALL)
-def test_codec_metadata_is_consistent(name: str) -> None:
+def test_codec_passes_the_selftest(name: str) -> None:
+    """``bench selftest``'s checks — the ones a plugin author runs — over the whole registry."""
     codec = _build(name)
-    assert codec.name == name
-    assert codec.sample_rate > 0
-    assert len(codec.codebook_sizes) == codec.num_codebooks
-    if codec.stream == "tokens" and codec.codebook_sizes:
-        # independent of the formula: frames the encoder really emits per second of audio, times
-        # the bits of the codes it really declares
-        x = torch.from_numpy(speech(4.0))[None, None]
-        frames = codec.encode(x, 16000).shape[-1]
-        bits = sum(math.log2(s) for s in codec.codebook_sizes)
-        assert abs(frames / 4.0 * bits - codec.nominal_bps) <= 2 * bits / 4.0
-    elif codec.stream == "bytes" and codec.nominal_bps:
-        # the payload the codec really produces is of the order it states (VBR Opus included)
-        rt = codec.roundtrip(torch.from_numpy(speech(4.0))[None, None], 16000)
-        bps = 8 * rt.payload_bytes[0] / 4.0
-        assert 0.6 * codec.nominal_bps < bps < 1.4 * codec.nominal_bps, (bps, codec.nominal_bps)
-    if codec.codebook_levels is not None:
-        for size, levels in zip(codec.codebook_sizes, codec.codebook_levels, strict=True):
-            assert math.prod(levels) == size
-    desc = codec.describe()
-    assert desc["nominal_bps"] == pytest.approx(codec.nominal_bps)
+    checks = selftest(codec)
+    failed = {c.name for c in checks if not c.ok}
+    expected = {check for (prefix, check) in KNOWN_NONCONFORMING if name.startswith(prefix)}
+    report = "\n".join(f"{c.name}: {c.status} ({c.detail})" for c in checks)
+    assert failed == expected, report
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -63,18 +57,12 @@ def test_roundtrip_returns_aligned_finite_audio(name: str) -> None:
     assert rt.wav.shape == (2, 1, n)
     assert torch.isfinite(rt.wav).all()
     assert rt.encode_seconds >= 0 and rt.decode_seconds >= 0
+    # (code shapes, ranges and rates of a batch: the selftest's "codes" check)
     if codec.stream == "bytes":
         assert rt.codes is None
         assert rt.num_bytes is not None and all(b > 0 for b in rt.num_bytes)
     else:
-        assert rt.codes is not None and rt.codes.dtype == torch.int64
-        assert rt.codes.shape[:2] == (2, codec.num_codebooks)
-        if codec.num_codebooks:
-            frames = rt.codes.shape[-1]
-            expected = n / 16000 * codec.frame_rate
-            assert abs(frames - expected) <= 2, (frames, expected)
-            for k, size in enumerate(codec.codebook_sizes):
-                assert int(rt.codes[:, k].min()) >= 0 and int(rt.codes[:, k].max()) < size
+        assert rt.codes is not None and rt.codes.shape[0] == 2
 
 
 #: Pretrained entries that are measured failures by design, with the evidence; their case is a
