@@ -512,6 +512,42 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------------------------- parser
+def add_scoring_options(parser: argparse.ArgumentParser) -> None:
+    """The dataset, metric and output options ``run`` and ``score`` share."""
+    parser.add_argument(
+        "--dataset",
+        default="default",
+        help="`default` (embedded real speech, offline), `librispeech-test-clean-122` (the pinned "
+        "122-utterance subset; ../shared or --data), `librispeech-test-clean` (needs --data), "
+        "or a path to any folder of audio files",
+    )
+    parser.add_argument(
+        "--data", help="local LibriSpeech test-clean folder (or env LIBRISPEECH_TEST_CLEAN)"
+    )
+    parser.add_argument("--limit", type=_count(1), help="only the first N utterances (by id)")
+    parser.add_argument(
+        "--max-seconds", type=_positive_float, help="only utterances at most this long"
+    )
+    parser.add_argument("--metrics", help="comma-separated metric names, or `all` (default: fast)")
+    parser.add_argument(
+        "--workers",
+        type=_count(0),
+        default=_default_workers(),
+        help="metric worker processes (default: all cores; 0 = in this process)",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(LOCAL_RESULTS_DIR),
+        help="results folder (default: results/local/, not tracked; `--out results` updates "
+        "the committed results and leaderboard)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="discard an interrupted run's journal")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no-leaderboard", action="store_true", help="do not regenerate LEADERBOARD.md in --out"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench",
@@ -527,41 +563,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated registry names (default: {','.join(DEFAULT_CODECS)}, "
         "skipping unavailable ones); `python -m bench list` shows all",
     )
-    r.add_argument(
-        "--dataset",
-        default="default",
-        help="`default` (embedded real speech, offline), `librispeech-test-clean-122` (the pinned "
-        "122-utterance subset; ../shared or --data), `librispeech-test-clean` (needs --data), "
-        "or a path to any folder of audio files",
-    )
-    r.add_argument(
-        "--data", help="local LibriSpeech test-clean folder (or env LIBRISPEECH_TEST_CLEAN)"
-    )
-    r.add_argument("--limit", type=_count(1), help="only the first N utterances (by id)")
-    r.add_argument("--max-seconds", type=_positive_float, help="only utterances at most this long")
-    r.add_argument("--metrics", help="comma-separated metric names (default: all)")
+    add_scoring_options(r)
     r.add_argument("--device", default="cpu", help="torch device for the codec, e.g. cuda:0")
-    r.add_argument(
-        "--workers",
-        type=_count(0),
-        default=_default_workers(),
-        help="metric worker processes (default: all cores; 0 = in this process)",
-    )
-    r.add_argument(
-        "--out",
-        default=str(LOCAL_RESULTS_DIR),
-        help="results folder (default: results/local/, not tracked; `--out results` updates "
-        "the committed results and leaderboard)",
-    )
     r.add_argument(
         "--shard",
         help="I/N: run only every N-th utterance starting at I (one process/GPU per shard; "
         "then `bench merge --shards N`)",
-    )
-    r.add_argument("--fresh", action="store_true", help="discard an interrupted run's journal")
-    r.add_argument("--no-progress", action="store_true", help="no progress bar")
-    r.add_argument(
-        "--no-leaderboard", action="store_true", help="do not regenerate LEADERBOARD.md in --out"
     )
     r.set_defaults(func=cmd_run)
 
@@ -606,8 +613,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="score audio decoded elsewhere (a folder of files named by utterance id) against "
         "a dataset's references, like `run` does for a registered codec",
     )
-    sc.add_argument("--dataset", default="default", help="dataset name or folder (as for run)")
-    sc.add_argument("--data", default=None, help="local copy of the dataset (as for run)")
     sc.add_argument("--decoded", required=True, help="folder of decoded audio: <id>.<any ext>")
     sc.add_argument("--name", required=True, help="the codec's name in results and tables")
     rate = sc.add_mutually_exclusive_group()
@@ -616,18 +621,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--bitstreams", help="folder of the encoded files (<id>.<any ext>): payload from sizes"
     )
     sc.add_argument(
-        "--no-align", action="store_true",
+        "--no-align",
+        action="store_true",
         help="keep the decoded timing (default: remove the lag estimated within ±100 ms; "
         "advised for codecs that send no phase, whose lag estimate is unreliable)",
-    )  # fmt: skip
-    sc.add_argument("--metrics", default=None, help="comma-separated metrics, or all")
-    sc.add_argument("--limit", type=_count(1), default=None)
-    sc.add_argument("--max-seconds", type=_positive_float, default=None)
-    sc.add_argument("--workers", type=_count(0), default=_default_workers())
-    sc.add_argument("--out", default=str(LOCAL_RESULTS_DIR), help="results folder (as for run)")
-    sc.add_argument("--fresh", action="store_true", help="discard a previous journal")
-    sc.add_argument("--no-progress", action="store_true")
-    sc.add_argument("--no-leaderboard", action="store_true")
+    )
+    add_scoring_options(sc)
     sc.set_defaults(func=cmd_score)
 
     st = sub.add_parser(

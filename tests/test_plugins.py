@@ -215,3 +215,37 @@ def test_plugin_module_path_is_not_recorded_absolute(isolated: None, tmp_path: P
     rec = [p for p in plugins.loaded_plugins() if p["origin"] == "file"]
     assert rec and all(str(tmp_path) not in json.dumps(p) for p in rec)
     shutil.rmtree(tmp_path / "elsewhere")
+
+
+@pytest.mark.slow
+def test_bench_score_of_the_plugins_decoded_files_agrees_with_bench_run(
+    isolated: None, tmp_path: Path, speech_folder: Path
+) -> None:
+    """The plugin decoded "elsewhere" to 16-bit files, then scored: same n, PESQ within 0.05."""
+    import soundfile as sf
+    import torch
+
+    from audiocodecs import get_codec
+    from bench.audio import load_audio
+
+    plugin = _outside(tmp_path, "my_codec.py", EXAMPLE.read_text())
+    registry.load_plugins([str(plugin)])
+    codec = get_codec("mulaw_8khz")
+    decoded = tmp_path / "decoded"
+    decoded.mkdir()
+    for f in sorted(speech_folder.glob("*.wav")):
+        x = load_audio(f).wav
+        y = codec.roundtrip(torch.from_numpy(x)[None, None], 16000).wav.flatten().numpy()
+        sf.write(decoded / f"{f.stem}.wav", y, 16000, subtype="PCM_16")
+    common = ["--dataset", str(speech_folder), "--metrics", "sisdr,pesq_wb", "--workers", "0",
+              "--no-progress", "--no-leaderboard"]  # fmt: skip
+    run_out, score_out = tmp_path / "run", tmp_path / "score"
+    argv = ["run", "--codecs", "mulaw_8khz", "--plugin", str(plugin), "--out", str(run_out)]
+    assert main(argv + common) == 0
+    argv = ["score", "--decoded", str(decoded), "--name", "mulaw_elsewhere", "--bps", "64000",
+            "--out", str(score_out)]  # fmt: skip
+    assert main(argv + common) == 0
+    ran, scored = load_result(find_results(run_out)[0]), load_result(find_results(score_out)[0])
+    assert scored["summary"]["pesq_wb"]["n"] == ran["summary"]["pesq_wb"]["n"] == 3
+    assert abs(scored["summary"]["pesq_wb"]["mean"] - ran["summary"]["pesq_wb"]["mean"]) <= 0.05
+    assert scored["bitrate"]["payload_bps"] == pytest.approx(64000)
