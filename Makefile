@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Run the default codecs on the embedded real-speech set and regenerate results/LEADERBOARD.md.
+## Run the default codecs on the embedded real-speech set; results and a leaderboard go to
+## results/local/ (untracked: the committed results are never rewritten by accident).
 bench: $(STAMP)
 	$(PY) -m bench run
 
@@ -31,6 +32,8 @@ lint: $(STAMP)
 check: $(STAMP)
 	$(PY) -m bench check
 
+## Regenerate the committed results/LEADERBOARD.md and plots from the committed result files
+## (add results with `bench run ... --out results` first): the explicit way to update the board.
 leaderboard: $(STAMP)
 	$(PY) -m bench leaderboard
 

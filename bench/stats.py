@@ -170,6 +170,23 @@ def paired_test(
     }
 
 
+def seed_effect(seed_means: np.ndarray) -> dict[str, Any]:
+    """Effect over training seeds: the mean of the per-seed mean differences, its 95 % Student-t
+    interval over seeds (``scipy.stats.t``; S − 1 degrees of freedom) and ``d_z`` = mean / sd."""
+    from scipy import stats
+
+    x = np.asarray(seed_means, dtype=np.float64)
+    if x.size < 2:
+        return {"mean": float(x.mean()) if x.size else None, "ci95_seeds": None, "dz_seeds": None}
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.975, x.size - 1) * sd / np.sqrt(x.size))
+    return {
+        "mean": float(x.mean()),
+        "ci95_seeds": [float(x.mean() - half), float(x.mean() + half)],
+        "dz_seeds": float(x.mean() / sd) if sd > 0 else None,
+    }
+
+
 def seeds_paired_test(
     diffs: list[list[float]] | np.ndarray, alpha: float = ALPHA, seed: int = BOOTSTRAP_SEED
 ) -> dict[str, Any]:
@@ -177,7 +194,8 @@ def seeds_paired_test(
 
     ``utterance``: :func:`paired_test` on the seed-averaged per-utterance differences (inference
     about these trained models). ``seed_level``: exact sign-flip test on the per-seed means
-    (inference over training seeds; ``p_min = 2 / 2^S``). ``verdict``:
+    (inference over training seeds; ``p_min = 2 / 2^S``) with :func:`seed_effect`'s mean, 95 %
+    t-interval over seeds and ``d_z``. ``verdict``:
     ``"generalises over seeds"`` when both p < α, ``"these seeds only"`` when only the
     utterance-level p < α and every seed agrees in sign, else ``"no significant difference"``.
     """
@@ -186,7 +204,7 @@ def seeds_paired_test(
         raise ValueError(f"diffs must be [seeds, utterances], got shape {d.shape}")
     utt = paired_test(d.mean(axis=0), np.zeros(d.shape[1]), seed)
     seed_means = d.mean(axis=1)
-    seed_level = sign_flip_test(seed_means, seed)
+    seed_level = {**sign_flip_test(seed_means, seed), **seed_effect(seed_means)}
     agree = bool(np.all(seed_means > 0) or np.all(seed_means < 0))
     if utt["p_value"] is not None and utt["p_value"] < alpha and seed_level["p_value"] < alpha:
         verdict = "generalises over seeds"

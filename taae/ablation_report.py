@@ -186,15 +186,17 @@ def test_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> t
         for m in metrics:
             records.append((v, m, paired_vs(data, v, "hybrid", seeds, m)))
     reject = holm([r[2]["p_value"] if r[2] else None for r in records])
+    reject_seeds = holm([r[2]["seed_level"]["p_value"] if r[2] else None for r in records])
     lines = [
         "| variant − hybrid | metric | n | mean diff | 95 % CI | p (utterances) | d_z | "
-        "per-seed diffs | p (seeds) | significant (Holm, seeds agree) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "per-seed diffs | 95 % CI (seeds) | d_z (seeds) | p (seeds) | significant (Holm, seeds "
+        "agree) | over seeds (Holm) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     out = []
-    for (v, m, r), rej in zip(records, reject, strict=True):
+    for (v, m, r), rej, rej_s in zip(records, reject, reject_seeds, strict=True):
         if r is None:
-            lines.append(f"| {LABEL[v]} | {m} | 0 | — | — | — | — | — | — | — |")
+            lines.append(f"| {LABEL[v]} | {m} | 0 |" + " — |" * 10)
             continue
         ci = r["ci95"] or [float("nan")] * 2
         better = (r["mean_diff"] > 0) == get_metric(m).higher_is_better
@@ -204,11 +206,18 @@ def test_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> t
             f"yes ({scope}): " + ("variant better" if better else "hybrid better") if rej else "no"
         )
         dz = r.get("effect_size_dz")
+        sl = r["seed_level"]
+        sci, sdz = sl.get("ci95_seeds"), sl.get("dz_seeds")
+        sci_txt = "—" if sci is None else f"[{_fmt(sci[0], m)}, {_fmt(sci[1], m)}]"
+        seeds_verdict = (
+            ("yes: " + ("variant better" if better else "hybrid better")) if rej_s else "no"
+        )
         lines.append(
             f"| {LABEL[v]} | {m} | {r['n']} | {_fmt(r['mean_diff'], m)} | [{_fmt(ci[0], m)}, "
             f"{_fmt(ci[1], m)}] | {fmt_p(r)} | {'—' if dz is None else f'{dz:.2f}'} | "
-            f"{', '.join(_fmt(x, m) for x in r['seed_diffs'])} | {fmt_p(r['seed_level'])} | "
-            f"{verdict} |"
+            f"{', '.join(_fmt(x, m) for x in r['seed_diffs'])} | {sci_txt} | "
+            f"{'—' if sdz is None else f'{sdz:.2f}'} | {fmt_p(sl)} | {verdict} | "
+            f"{seeds_verdict} |"
         )
         out.append(
             {
@@ -216,6 +225,7 @@ def test_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> t
                 "metric": m,
                 **r,
                 "significant_holm": rej,
+                "significant_over_seeds_holm": bool(rej_s),
                 "variant_better": bool(better),
             }
         )
