@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,3 +44,24 @@ def test_run_as_a_subprocess_writes_a_result(tmp_path: Path, speech_folder: Path
     assert len(files) == 1
     res = json.loads(files[0].read_text())
     assert [u["id"] for u in res["utterances"]] == ["clip0", "clip2"]  # shard 0 of 2
+
+
+def test_list_fits_a_100_column_terminal(capsys) -> None:  # type: ignore[no-untyped-def]
+    for argv in (["list"], ["list", "--all"]):
+        assert main(argv) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert max(len(line) for line in lines) <= 100, max(lines, key=len)
+
+
+def test_list_why_explains_one_codec(capsys) -> None:  # type: ignore[no-untyped-def]
+    from audiocodecs import list_codecs
+
+    missing = [(e, r) for e, r in list_codecs() if r is not None and not e.test_only]
+    if not missing:
+        pytest.skip("every codec is available here")
+    entry, reason = missing[0]
+    assert main(["list", "--why", entry.name]) == 1
+    out = capsys.readouterr().out
+    assert entry.name in out and reason in out  # the whole reason, not a clipped one
+    assert main(["list", "--why", "passthrough"]) == 0
+    assert "available" in capsys.readouterr().out
