@@ -263,10 +263,11 @@ def _clip_cell(label: str, clip: tuple[str, str] | None, uid: str, side: str = "
 
 def examples_html(clips: dict[str, dict[str, tuple[str, str]]], codecs: list[str]) -> str:
     """Listening rows with an A/B picker: two ``<select>`` (A, B; default the first two codecs
-    of ``codecs`` that have clips) above a table whose rows show the utterance's reference and
-    the A and B codecs' players and spectrograms. Each row carries every codec's clip names
-    (``data-clips``, JSON) so the inline JS swaps A or B in every row without any network; only
-    the displayed players have a source, so the page loads 3 clips' metadata per row, not all."""
+    of ``codecs`` that have clips, identity paths last) above a table whose rows show the
+    utterance's reference and the A and B codecs' players and spectrograms. Each row carries
+    every codec's clip names (``data-clips``, JSON) so the inline JS swaps A or B in every row
+    without any network; only the displayed players have a source, so the page loads 3 clips'
+    metadata per row, not all."""
     names = [c for c in codecs if any(c in v for v in clips.values())]
     if not names:  # nothing decoded: the reference alone
         rows = "".join(
@@ -275,7 +276,10 @@ def examples_html(clips: dict[str, dict[str, tuple[str, str]]], codecs: list[str
         )
         head = "<th>utterance</th><th>reference</th>"
         return f'<table class="ex"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-    pick = {"a": names[0], "b": names[1] if len(names) > 1 else names[0]}
+    # Defaults: the first two codecs that change the audio (the identity paths only repeat the
+    # reference column); any codec stays selectable.
+    lossy = [n for n in names if not n.startswith("passthrough")] or names
+    pick = {"a": lossy[0], "b": lossy[1] if len(lossy) > 1 else names[0]}
     selects = []
     for side, default in pick.items():
         options = "".join(
