@@ -156,8 +156,13 @@ def _publish(out: Path) -> None:
     for p in write_leaderboard(out):
         print(f"wrote {_rel(p)}")
     if out.resolve() != RESULTS_DIR.resolve():
+        where = (
+            "not tracked by git"
+            if out.resolve().is_relative_to(LOCAL_RESULTS_DIR.resolve())
+            else "a board of that folder alone"
+        )
         print(
-            f"results are in {_rel(out)} (not tracked by git); the committed board in "
+            f"results are in {_rel(out)} ({where}); the committed board in "
             f"{_rel(RESULTS_DIR)} changes only with `--out {_rel(RESULTS_DIR)}`",
             file=sys.stderr,
         )

@@ -219,6 +219,7 @@ def evaluate(
                 "--out",
                 str(results_root / f"seed{seed}"),
                 "--no-progress",
+                "--no-leaderboard",  # the study's report is ABLATION.md, not a board per seed
             ]
             if workers is not None:
                 cmd += ["--workers", str(workers)]
