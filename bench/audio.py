@@ -54,8 +54,12 @@ class LoadedAudio:
         return len(self.wav) / TARGET_SR
 
 
-def load_audio(path: str | Path) -> LoadedAudio:
-    """Load ``path`` as mono 16 kHz float32 per the module's policy; raises :class:`AudioError`."""
+def load_audio(path: str | Path, allow_over_full_scale: bool = False) -> LoadedAudio:
+    """Load ``path`` as mono 16 kHz float32 per the module's policy; raises :class:`AudioError`.
+
+    ``allow_over_full_scale`` reads a float file beyond full scale instead of refusing it, with a
+    note (decoded audio from elsewhere: the runner clamps it to [-1, 1] as it does codec output).
+    """
     import soundfile as sf
 
     path = Path(path)
@@ -73,14 +77,17 @@ def load_audio(path: str | Path) -> LoadedAudio:
         notes.append(f"downmixed {channels}→1 channels (mean)")
     wav = data.mean(axis=1).astype(np.float32)
     peak = float(np.max(np.abs(wav)))
-    if peak > 1.0:
+    over = peak > 1.0
+    if over and not allow_over_full_scale:
         # decoded audio is scored clamped to [-1, 1]; an over-full-scale reference would make
         # even the identity codec lose (SI-SDR 16.7 dB, PESQ 3.29 seen): refuse, never rescale
         raise AudioError(
             f"over-full-scale input (peak {peak:.3f} > 1.0, float file): rescale it to [-1, 1]"
         )
+    if over:
+        notes.insert(0, f"float file beyond full scale (peak {float(np.max(np.abs(data))):.3f})")
     clipped = float(np.mean(np.abs(wav) >= CLIP_LEVEL))
-    if clipped > 0:
+    if clipped > 0 and not over:
         notes.append(f"clipped input ({clipped:.2%} of samples at full scale), scored as is")
     if sr != TARGET_SR:
         import torch

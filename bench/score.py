@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from audiocodecs import Codec, CodecError, RoundTrip, align_length
-from bench.audio import TARGET_SR, AudioError, LoadedAudio, check_reference, load_audio
+from bench.audio import TARGET_SR, AudioError, LoadedAudio, load_audio
 from bench.data import AUDIO_SUFFIXES, Dataset, Utterance, display_path
 from bench.runner import MetricPool, RunError, RunOptions, run_built_codec
 
@@ -257,33 +257,9 @@ class DecodedFolder(Codec):
         if path.stat().st_size == 0:
             raise DecodedFileError(f"decoded file {rel}: empty file (0 bytes)")
         try:
-            return load_audio(path)
-        except AudioError as exc:
-            if not str(exc).startswith("over-full-scale"):
-                raise DecodedFileError(f"decoded file {rel}: {exc}") from None
-        return self._read_over_full_scale(path, rel)
-
-    @staticmethod
-    def _read_over_full_scale(path: Path, rel: str) -> LoadedAudio:
-        """A float file beyond full scale: same downmix and resampler as ``load_audio``, no
-        refusal (decoded audio is clamped to [-1, 1] by the runner, as codec output is)."""
-        import soundfile as sf
-
-        from audiocodecs.resample import resample
-
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        notes = [f"float file beyond full scale (peak {float(np.max(np.abs(data))):.3f})"]
-        if data.shape[1] > 1:
-            notes.append(f"downmixed {data.shape[1]}→1 channels (mean)")
-        wav = data.mean(axis=1).astype(np.float32)
-        if sr != TARGET_SR:
-            wav = resample(torch.from_numpy(wav)[None], sr, TARGET_SR)[0].numpy()
-            notes.append(f"resampled {sr}→{TARGET_SR} Hz")
-        try:
-            check_reference(wav)
+            return load_audio(path, allow_over_full_scale=True)
         except AudioError as exc:
             raise DecodedFileError(f"decoded file {rel}: {exc}") from None
-        return LoadedAudio(wav=wav, notes=notes, source_sr=int(sr))
 
     # ---------------------------------------------------------------------------- round trip
     def roundtrip(self, wav: torch.Tensor, sr: int) -> RoundTrip:
