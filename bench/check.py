@@ -162,7 +162,7 @@ def gated_numbers(result: dict[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def tolerance(number: str, baseline: float | None) -> Tolerance:
+def tolerance(number: str) -> Tolerance:
     """The tolerance of one gated number (see :data:`TOLERANCES`)."""
     if number.endswith(" n") or number.endswith(" utterances"):
         return EXACT
@@ -176,7 +176,7 @@ def tolerance(number: str, baseline: float | None) -> Tolerance:
 
 
 def _row(name: str, base: Any, now: Any) -> dict[str, Any]:
-    tol = tolerance(name, base)
+    tol = tolerance(name)
     row = dict(metric=name, baseline=base, now=now, delta=None, tol=tol.describe(base))
     if base is None or now is None:
         return {**row, "ok": base is None and now is None}
