@@ -35,8 +35,6 @@ from pathlib import Path
 from typing import Any
 
 ENV_VAR = "BENCH_PLUGINS"
-#: entry-point group → what its plugins register
-GROUPS = ("bench.codecs", "bench.metrics")
 
 
 @dataclass
@@ -51,6 +49,7 @@ class Plugin:
     version: str | None = None  # … and its version
     registered: dict[str, list[str]] = field(default_factory=dict)  # registry → names added
     error: str | None = None  # one line when refused
+    reported: bool = False  # the refusal was printed (once per process)
 
 
 #: registry kind ("codec", "metric") → its live name → entry dict
@@ -225,21 +224,16 @@ def load_entry_points(group: str) -> list[Plugin]:
 def report_refusals(plugins: list[Plugin]) -> None:
     """Print each refused plugin's one line to stderr (once per plugin per process)."""
     for p in plugins:
-        if p.error is not None and not getattr(p, "_reported", False):
+        if p.error is not None and not p.reported:
             print(f"warning: {p.error}", file=sys.stderr)
-            p._reported = True  # type: ignore[attr-defined]
-
-
-def refused_plugins() -> list[Plugin]:
-    """Plugins refused so far in this process (each message printed once by the CLI)."""
-    return [p for p in _PLUGINS.values() if p.error is not None]
+            p.reported = True
 
 
 def loaded_plugins() -> list[dict[str, Any]]:
     """Provenance: every plugin loaded in this process (refused ones with their error)."""
     out = []
     for p in sorted(_PLUGINS.values(), key=lambda p: (p.origin, p.spec)):
-        rec = {k: v for k, v in asdict(p).items() if v not in (None, {})}
+        rec = {k: v for k, v in asdict(p).items() if v not in (None, {}) and k != "reported"}
         if p.registered:  # how many names, by registry (`bench list` shows them)
             rec["registered"] = {kind: len(names) for kind, names in p.registered.items()}
         if p.origin == "file":  # no machine path in a result file: the name and the SHA-256 say it
@@ -250,14 +244,12 @@ def loaded_plugins() -> list[dict[str, Any]]:
 
 __all__ = [
     "ENV_VAR",
-    "GROUPS",
     "Plugin",
     "load_entry_points",
     "load_env_plugins",
     "load_plugin",
     "load_plugins",
     "loaded_plugins",
-    "refused_plugins",
     "report_refusals",
     "track",
 ]
