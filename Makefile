@@ -41,14 +41,23 @@ leaderboard: $(STAMP)
 report: $(STAMP)
 	$(PY) -m bench report --dataset librispeech-test-clean-122
 
-## The TAAE ablation study as committed in results/ablation/ (hours on 2 CPU cores; resumes).
-## Needs data/asterisk: see README "The TAAE model family".
+## The TAAE ablation study as committed in results/ablation_tinyspec/ (30 runs of 8–19 min on one
+## thread, then ≈ 3 min per model to evaluate; resumes). Needs data/asterisk: see README.
 ablation: $(STAMP)
-	$(PY) -m taae ablate --scale tiny --bps 348 --seeds 0 1 2 --steps 1200 --jobs 2 --threads 1
+	$(PY) -m taae ablate --scale tinyspec --bps 348 --seeds 0 1 2 3 4 5 --steps 2000 --jobs 1 \
+		--threads 1 --no-ladder
 
-## Regenerate results/ablation/ABLATION.md from the committed result files only.
+## Its longer-training check: FSQ hybrid and STE only, seeds 0–2, 6,000 steps (≈ 35 min per run).
+ablation-6k: $(STAMP)
+	$(PY) -m taae ablate --scale tinyspec --bps 348 --seeds 0 1 2 --steps 6000 --variants hybrid \
+		ste --jobs 1 --threads 1 --no-ladder --runs runs/ablation_tinyspec_6k \
+		--results results/ablation_tinyspec_6k --compare-with results/ablation_tinyspec
+
+## Regenerate both studies' ABLATION.md from the committed result files only.
 ablation-report: $(STAMP)
-	$(PY) -m taae ablate --stages report
+	$(PY) -m taae ablate --stages report --results results/ablation_tinyspec
+	if [ -f results/ablation_tinyspec_6k/study.json ]; then $(PY) -m taae ablate --stages report \
+		--results results/ablation_tinyspec_6k --runs runs/ablation_tinyspec_6k; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache results/.work

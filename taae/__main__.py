@@ -145,8 +145,8 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         data=args.data,
         steps=args.steps,
-        runs_root=Path(args.runs),
-        results_root=Path(args.results),
+        runs_root=Path(args.runs or f"runs/ablation_{args.scale}"),
+        results_root=Path(args.results or f"results/ablation_{args.scale}"),
         eval_sets=args.eval_sets,
         jobs=args.jobs,
         threads=args.threads,
@@ -259,8 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--threads", type=int, default=0, help="torch threads per training run")
     ab.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     ab.add_argument("--workers", type=int, default=None, help="bench metric workers")
-    ab.add_argument("--runs", default="runs/ablation", help="training runs folder (not in git)")
-    ab.add_argument("--results", default="results/ablation", help="result files + ABLATION.md")
+    ab.add_argument(
+        "--runs",
+        default=None,
+        help="training runs folder, not in git (default runs/ablation_SCALE)",
+    )
+    ab.add_argument(
+        "--results",
+        default=None,
+        help="result files + ABLATION.md (default results/ablation_SCALE)",
+    )
     ab.add_argument(
         "--eval-sets",
         nargs="+",
@@ -284,8 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare-with",
         default=None,
         metavar="RESULTS_DIR",
-        help="another study's results folder (e.g. results/ablation): the report puts both "
-        "studies' verdicts side by side",
+        help="another study's results folder (e.g. results/ablation_tinyspec): the report puts "
+        "both studies' verdicts side by side",
     )
     ab.add_argument(
         "--no-ladder",

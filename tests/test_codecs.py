@@ -69,8 +69,9 @@ def test_roundtrip_returns_aligned_finite_audio(name: str) -> None:
 #: strict xfail, so it turns into a test failure the day they start passing.
 KNOWN_DEGENERATE = {
     "taae_tiny_fsq_none_348": "ablation control trained without quantization emulation: its "
-    "decoder collapses on rounded 5-level latents (results/ablation/ABLATION.md: Mel 5.7 vs 3.6 "
-    "for hybrid, code entropy 9 of 348 bps)",
+    "decoder collapses on rounded 5-level latents (the retired tiny study, `git show "
+    "c8ff807:results/ablation/ABLATION.md`: Mel 5.7 vs 3.6 for hybrid, code entropy 9 of 348 "
+    "bps; the same failure over 6 seeds: results/ablation_tinyspec/ABLATION.md)",
 }
 
 

@@ -119,3 +119,58 @@ def test_plan_variants_filter_keeps_order_and_rejects_unknown(tmp_path: Path) ->
     assert runs[0].preset == "tinyspec_fsq_hybrid_348bps"
     with pytest.raises(ValueError, match="unknown variants"):
         plan("tinyspec", 348, [0], tmp_path, ("hybrid", "vq"))
+
+
+def _row(metric: str, seed_diffs: list[float], variant_better: bool) -> dict:
+    from bench.stats import seeds_paired_test
+
+    res = seeds_paired_test([[d, d] for d in seed_diffs])  # two utterances per seed
+    return {
+        "variant": "ste",
+        "metric": metric,
+        **res,
+        "seed_diffs": res["seed_means"],
+        "variant_better": variant_better,
+    }
+
+
+def test_seeds_needed_is_the_first_count_whose_floor_survives_holm() -> None:
+    from taae.ablation_report import seeds_needed
+
+    assert seeds_needed(1) == 6  # 2/2^6 = 0.031 ≤ 0.05 < 2/2^5
+    assert seeds_needed(4) == 8  # 2/2^8 = 0.0078 ≤ 0.0125 < 2/2^7
+    assert 2 / 2 ** seeds_needed(18) <= 0.05 / 18 < 2 / 2 ** (seeds_needed(18) - 1)
+
+
+def test_claim_verdict_needs_holm_over_seeds_and_names_unanimous_metrics() -> None:
+    from taae.ablation_report import claim_verdict
+
+    # Six seeds, all agreeing: p = 0.031 per metric, below α but not below α / 4 after Holm.
+    six = [_row(m, [0.1 * (i + 1) for i in range(6)], False) for m in ("mel", "stft", "stoi")]
+    six.append(_row("pesq_wb", [0.1, -0.2, 0.1, 0.3, -0.1, 0.2], False))
+    verdict, basis = claim_verdict(six)
+    assert verdict.startswith("**undecided**") and "for* the claim" in verdict
+    assert basis == ["mel", "stft", "stoi"]
+    # A single metric at 6 seeds is one test: it survives Holm, so the claim is supported.
+    assert claim_verdict(six[:1]) == ("**supported** over seeds", ["mel"])
+    # Eight unanimous seeds survive Holm over four metrics; against the claim → contradicted.
+    eight = [_row(m, [0.1 * (i + 1) for i in range(8)], True) for m in ("mel", "stft", "stoi")]
+    assert claim_verdict(eight)[0] == "**contradicted** over seeds"
+    # Seeds split: undecided and no basis.
+    split = [_row("mel", [0.1, -0.1, 0.2, -0.2, 0.1, -0.1], False)]
+    assert claim_verdict(split) == ("**undecided**", [])
+
+
+def test_wer_is_tested_on_error_counts_and_summarised_as_corpus_rate() -> None:
+    from taae.ablation_report import pooled, seed_means
+
+    def result(wers: list[float], words: list[int]) -> dict:
+        utts = [
+            {"id": f"u{i}", "status": "ok", "metrics": {"wer": w}, "weights": {"wer": n}}
+            for i, (w, n) in enumerate(zip(wers, words, strict=True))
+        ]
+        return {"utterances": utts}
+
+    data = {"hybrid": {0: {"set": result([50.0, 0.0], [2, 98])}}}
+    assert pooled(data, "hybrid", 0, "wer") == {"set/u0": 1.0, "set/u1": 0.0}  # errors
+    assert seed_means(data, "hybrid", [0], "wer") == [pytest.approx(1.0)]  # 1 / 100 words
