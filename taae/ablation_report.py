@@ -828,8 +828,8 @@ def answers_section(
             + "; ".join(
                 f"`{r['preset']}` ({r['params'] / 1e6:.0f} M parameters, {r['steps']:,} steps): "
                 f"{r['train_flops_per_step'] / 1e12:.2f} TFLOP per step with the "
-                f"discriminator on (counted), ≈ {r['hours_per_run']:.0f} GPU-hours per run at an assumed "
-                f"{b['assumed_tflops']:.0f} TFLOP/s sustained, "
+                f"discriminator on (counted), ≈ {r['hours_per_run']:.0f} GPU-hours per run at "
+                f"an assumed {b['assumed_tflops']:.0f} TFLOP/s sustained, "
                 f"≈ {r['hours_per_run'] * 5 * 6:,.0f} GPU-hours for 5 variants × 6 seeds"
                 for r in b["presets"]
             )

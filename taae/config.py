@@ -117,6 +117,7 @@ class LossConfig:
     disc_fft_sizes: tuple[int, ...] = (512, 1024, 2048)  # MR-STFT discriminator resolutions
     disc_channels: int = 32  # discriminator conv width
     disc_lr: float = 1e-4  # discriminator AdamW learning rate
+    disc_crops: int = 0  # adversarial / FM terms and the D step on the first N crops (0: all)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class TrainConfig:
     val_seconds: float = 2.0  # validation crop length
     log_every: int = 25  # steps between log lines in log.jsonl
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU); FSQ rounding stays in float32
+    init_from: str = ""  # start from this checkpoint's weights (fine-tuning; same architecture)
 
     def crop_samples(self, hop: int, sample_rate: int) -> int:
         """Crop length in samples, a multiple of ``hop``."""

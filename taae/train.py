@@ -106,6 +106,49 @@ def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
+def init_weights(model: torch.nn.Module, path: str | Path, cfg: TAAEConfig) -> dict[str, Any]:
+    """Load a checkpoint's weights into ``model`` for fine-tuning (step 0, fresh optimizer).
+
+    The checkpoint must have the run's architecture: its ``model`` and ``bottleneck`` configs must
+    equal ``cfg``'s, else ``ValueError`` names the fields that differ (losses and schedule may
+    differ: that is what a fine-tuning stage changes). Returns what is recorded in the run's
+    checkpoints: the path as given, the source preset and step, and the weights' SHA-256.
+    """
+    import hashlib
+
+    from safetensors.torch import load_file
+
+    from taae.checkpoint import MODEL_FILE, read_config
+
+    try:
+        folder = resolve(path)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"train.init_from: no checkpoint at {path!r} ({err})") from err
+    src, meta = read_config(folder)
+    diff = {
+        f"{section}.{k}": (a, b)
+        for section in ("model", "bottleneck")
+        for k, (a, b) in {
+            f.name: (getattr(getattr(src, section), f.name), getattr(getattr(cfg, section), f.name))
+            for f in dataclasses.fields(getattr(cfg, section))
+        }.items()
+        if a != b
+    }
+    if diff:
+        raise ValueError(
+            f"train.init_from {path!r} has another architecture: "
+            + ", ".join(f"{k}: checkpoint {a!r} vs run {b!r}" for k, (a, b) in diff.items())
+        )
+    weights = folder / MODEL_FILE
+    model.load_state_dict(load_file(str(weights)))
+    return {
+        "from": str(path),
+        "preset": meta.get("preset", src.name),
+        "step": meta.get("step"),
+        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+    }
+
+
 class Trainer:
     """One training run of a :class:`TAAEConfig` on folders of audio.
 
@@ -183,9 +226,12 @@ class Trainer:
         val_len = max(val_len, int(tc.val_seconds * cfg.model.sample_rate))
         self.val_batch = fixed_segments(val_corpus, tc.val_segments, val_len, seed=tc.seed + 7919)
         self.step = 0
+        self.init_info: dict[str, Any] = {}
 
         if resume and (self.out / "latest.txt").exists():
             self._load(resolve(self.out))
+        elif tc.init_from:
+            self.init_info = init_weights(self.model, tc.init_from, cfg)
 
         self.ddp_model: torch.nn.Module = self.model
         self.ddp_disc: torch.nn.Module | None = self.disc
@@ -214,7 +260,7 @@ class Trainer:
             "world_size": self.dist.world_size,
             "device": str(self.device),
             "torch": torch.__version__,
-        }
+        } | ({"init": self.init_info} if self.init_info else {})
 
     def save(self) -> Path:
         """Write a checkpoint for the current step (rank 0) and point ``latest.txt`` at it."""
@@ -244,6 +290,9 @@ class Trainer:
 
         self.model.load_state_dict(load_file(str(folder / "model.safetensors")))
         self.model.to(self.device)
+        from taae.checkpoint import read_config
+
+        self.init_info = read_config(folder)[1].get("init", {})  # a fine-tuning run's source
         state = load_train_state(folder)
         self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])
@@ -288,15 +337,16 @@ class Trainer:
             terms = self.loss_fn(y.float(), x)
             if cfg.loss.aux_weight and result.aux_loss.requires_grad:
                 terms["vq/aux"] = result.aux_loss
+            n_adv = cfg.loss.disc_crops or x.shape[0]  # a cheaper D sees the first N crops
             if adv_on:
                 assert self.disc is not None
                 self.disc.requires_grad_(False)
-                fake = self.disc(y)  # un-wrapped: these D gradients are never used
+                fake = self.disc(y[:n_adv])  # un-wrapped: these D gradients are never used
                 if cfg.loss.adv_weight:
                     terms["adv/gen"] = generator_adversarial_loss(fake)
                 if cfg.loss.fm_weight:
                     with torch.no_grad():
-                        real = self.disc(x)
+                        real = self.disc(x[:n_adv])
                     terms["fm/l1"] = feature_matching_loss(real, fake)
                 self.disc.requires_grad_(True)
             total = weighted_total(terms, cfg.loss)
@@ -312,9 +362,9 @@ class Trainer:
         if adv_on:
             assert self.ddp_disc is not None and self.opt_d is not None
             with self._autocast():
-                both = torch.cat([x, y.detach().to(x.dtype)], dim=0)
+                both = torch.cat([x[:n_adv], y[:n_adv].detach().to(x.dtype)], dim=0)
                 outs = self.ddp_disc(both)
-                b = x.shape[0]
+                b = n_adv
                 real = [(lg[:b], []) for lg, _ in outs]
                 fake = [(lg[b:], []) for lg, _ in outs]
                 loss_d = discriminator_hinge_loss(real, fake)

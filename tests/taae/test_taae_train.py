@@ -135,3 +135,42 @@ def test_validation_si_sdr_matches_the_harness_metric() -> None:
     est = (0.7 * ref + rng.normal(0, 0.05, 16000)).astype(np.float32)
     ours = float(si_sdr(torch.from_numpy(est)[None, None], torch.from_numpy(ref)[None, None])[0])
     assert ours == pytest.approx(get_metric("sisdr")(ref, est), abs=1e-3)
+
+
+def test_init_from_starts_at_step_zero_with_the_source_weights(tmp_path: Path) -> None:
+    src = Trainer(_cfg(2, ckpt_every=2), _files(), tmp_path / "src", progress=False)
+    src.run()
+    cfg = _cfg(2, ckpt_every=2)
+    cfg = dataclasses.replace(
+        cfg,
+        train=dataclasses.replace(cfg.train, init_from=str(tmp_path / "src"), lr=1e-4),
+        loss=dataclasses.replace(cfg.loss, disc_crops=2),  # the D sees 2 of the 4 crops
+    )
+    ft = Trainer(cfg, _files(), tmp_path / "ft", progress=False)
+    assert ft.step == 0
+    for k, v in src.model.state_dict().items():
+        assert torch.equal(v, ft.model.state_dict()[k]), k
+    ft.run()
+    meta = json.loads((tmp_path / "ft" / "step_000002" / "config.json").read_text())["meta"]
+    assert meta["init"]["step"] == 2 and len(meta["init"]["weights_sha256"]) == 64
+    # a resumed fine-tuning run keeps the record of where it started
+    again = Trainer(cfg, _files(), tmp_path / "ft", progress=False)
+    assert again.step == 2 and again.meta()["init"] == meta["init"]
+
+
+def test_init_from_refuses_another_architecture_and_a_missing_path(tmp_path: Path) -> None:
+    src = Trainer(_cfg(1, ckpt_every=1), _files(), tmp_path / "src", progress=False)
+    src.run()
+    cfg = _cfg(1)
+    wider = dataclasses.replace(
+        cfg,
+        model=dataclasses.replace(cfg.model, dim=48),
+        train=dataclasses.replace(cfg.train, init_from=str(tmp_path / "src")),
+    )
+    with pytest.raises(ValueError, match="model.dim: checkpoint 32 vs run 48"):
+        Trainer(wider, _files(), tmp_path / "a", progress=False)
+    gone = dataclasses.replace(
+        cfg, train=dataclasses.replace(cfg.train, init_from=str(tmp_path / "nowhere"))
+    )
+    with pytest.raises(FileNotFoundError, match="train.init_from"):
+        Trainer(gone, _files(), tmp_path / "b", progress=False)
