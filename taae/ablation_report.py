@@ -202,6 +202,8 @@ def main_table(data: dict[str, Any], variants: list[str], seeds: list[int]) -> s
     head = "| variant | seeds | " + " | ".join(f"{m} {_arrow(m)}" for m in metrics) + " |"
     lines = [head, "|" + " --- |" * (len(metrics) + 2)]
     for v in variants:
+        if v not in data:
+            continue  # a variant this study did not train (e.g. the longer-training check)
         cells = []
         n = 0
         for m in metrics:
@@ -590,7 +592,9 @@ def summary_lines(tests1: list[dict[str, Any]], tests2: list[dict[str, Any]],
     """Plain-words answers to the two questions, from the tests and codebook statistics."""
     out = []
     rvq_better, fsq_better = _wins(tests1, "rvq")
-    if not rvq_better and fsq_better:
+    if not tests1:
+        q1 = "RVQ is not part of this study."
+    elif not rvq_better and fsq_better:
         q1 = f"FSQ (hybrid) is significantly better than RVQ on {', '.join(fsq_better)}"
         q1 += " — consistent with the paper's claim FSQ ≥ RVQ."
     elif rvq_better and not fsq_better:
@@ -633,6 +637,9 @@ def summary_lines(tests1: list[dict[str, Any]], tests2: list[dict[str, Any]],
     losers = [LABEL[v] for v in ("ste", "noise", "none") if _wins(tests2, v)[1]]
     q2 = (f"hybrid is significantly better than {', '.join(losers)}" if losers else
           "hybrid is not significantly better than any other strategy")  # fmt: skip
+    trained = [LABEL[v] for v in ("ste", "noise", "none") if any(t["variant"] == v for t in tests2)]
+    if len(trained) < 3:
+        q2 += f" (compared here: {', '.join(trained) or 'none'})"
     if beaten_by:
         q2 += f"; significantly better than hybrid: {', '.join(beaten_by)}"
         q2 += " — the paper's claim (hybrid best) does not hold against those here."
@@ -802,8 +809,8 @@ def answers_section(
         )
         for question, v in CLAIMS:
             rows = [o_by[(v, m)] for m in metrics if (v, m) in o_by]
-            if not rows:
-                continue
+            if not rows or not any((v, m) in by for m in metrics):
+                continue  # a claim only one of the two studies tests
             verdict, basis = claim_verdict(rows)
             cells = ", ".join(f"{m} {_effect(o_by[(v, m)], m)}" for m in metrics if (v, m) in o_by)
             here = [by[(v, m)] for m in metrics if (v, m) in by]
@@ -842,6 +849,8 @@ def _verdict_lines(tests: list[dict[str, Any]], variants: list[str]) -> list[str
     out = []
     for v in variants:
         rows = [t for t in tests if t["variant"] == v]
+        if not rows:
+            continue  # not trained in this study
         sig = [t for t in rows if t["significant_holm"]]
         if not sig:
             out.append(
@@ -1050,9 +1059,10 @@ def write_report(results_root: Path, runs_root: Path | None = None) -> Path:
         "unquantized latent is off-distribution for it, not that quantization helps.\n"
     )
     md.append(gap_table(gaps, list(LABEL)) + "\n")
-    md.append("## Table 1 — FSQ vs RVQ at the same bitrate\n")
-    md.append(main_table(data, ["hybrid", "rvq"], seeds) + "\n")
-    md.append(t1 + "\n")
+    if "rvq" in data:
+        md.append("## Table 1 — FSQ vs RVQ at the same bitrate\n")
+        md.append(main_table(data, ["hybrid", "rvq"], seeds) + "\n")
+        md.append(t1 + "\n")
     md.append("## Table 2 — FSQ training strategy\n")
     md.append(main_table(data, fsq_table_rows, seeds) + "\n")
     md.append(t2 + "\n")
