@@ -222,24 +222,24 @@ def test_a_real_browser_renders_sorts_switches_and_loads_every_clip(site: Path) 
 
 
 def test_ablation_pages_render_the_study_with_listening_rows(tmp_path: Path) -> None:
-    """The committed first ablation study becomes a page: its tables (sortable), plots, and one
-    listening row with every variant's seed-0 model (the shipped checkpoints)."""
+    """The committed ablation study (6 seeds at 348 bps) becomes a page: its tables (sortable),
+    plots, and one listening row with every variant's seed-0 model (the shipped checkpoints)."""
     repo = Path(__file__).resolve().parent.parent
     results = tmp_path / "results"
     shutil.copytree(repo / "results" / "default", results / "default")
-    shutil.copytree(repo / "results" / "ablation", results / "ablation")
+    shutil.copytree(repo / "results" / "ablation_tinyspec", results / "ablation_tinyspec")
     out = tmp_path / "site"
     assert main(["report", "--results", str(results), "--out", str(out), "--examples", "1",
                  "--dataset", "default", "--codecs", "passthrough"]) == 0  # fmt: skip
-    assert 'href="ablation/index.html"' in (out / "index.html").read_text()
-    page = (out / "ablation" / "index.html").read_text()
+    assert 'href="ablation_tinyspec/index.html"' in (out / "index.html").read_text()
+    page = (out / "ablation_tinyspec" / "index.html").read_text()
     assert page.count('<table class="sortable">') >= 5 and "Verdicts" in page
     for src in re.findall(r'src="([^"]+)"', page):
-        assert (out / "ablation" / src).is_file(), src
+        assert (out / "ablation_tinyspec" / src).is_file(), src
     study_variants = 5
     clips = re.findall(r'<audio[^>]*src="([^"]+)"', page)
     assert len(clips) == SHOWN, clips  # the reference plus the A and B picks
     (row,) = _row_clips(page)
     assert len(row) == study_variants, row
-    assert all((out / "ablation" / f).is_file() for fs in row.values() for f in fs), row
+    assert all((out / "ablation_tinyspec" / f).is_file() for fs in row.values() for f in fs), row
     assert "No listening rows" not in page
