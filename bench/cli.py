@@ -122,6 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         out=Path(args.out),
         fresh=args.fresh,
+        replace=args.replace,
         progress=not args.no_progress,
         keep_journal=bool(args.shard),
     )
@@ -238,7 +239,8 @@ def _after_launcher_shard(  # type: ignore[no-untyped-def]
         dist.all_gather_object(flags, sorted(failed))
         dist.barrier()
         if index == 0:
-            opts = RunOptions(metrics=[], device=args.device, workers=0, out=Path(args.out))
+            opts = RunOptions(metrics=[], device=args.device, workers=0, out=Path(args.out),
+                              replace=args.replace)  # fmt: skip
             bad = sorted({n for f in flags for n in (f or [])})
             for name in names:
                 if name not in bad:
@@ -266,7 +268,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from bench.runner import RunOptions, merge_shards
 
     dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
-    opts = RunOptions(metrics=[], device=args.device, workers=0, out=Path(args.out))
+    opts = RunOptions(metrics=[], device=args.device, workers=0, out=Path(args.out),
+                      replace=args.replace)  # fmt: skip
     for name in _split(args.codecs):
         print(f"wrote {_rel(merge_shards(name, dataset, args.shards, opts))}")
     _publish(Path(args.out))
@@ -365,7 +368,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     metrics = parse_metrics(args.metrics)
     dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
     opts = RunOptions(metrics=metrics, device="cpu", workers=args.workers, out=Path(args.out),
-                      fresh=args.fresh, progress=not args.no_progress)  # fmt: skip
+                      fresh=args.fresh, replace=args.replace,
+                      progress=not args.no_progress)  # fmt: skip
     pool = make_pool(args.workers)
     try:
         path = score_decoded(
@@ -547,6 +551,13 @@ def add_scoring_options(parser: argparse.ArgumentParser) -> None:
         "the committed results and leaderboard)",
     )
     parser.add_argument("--fresh", action="store_true", help="discard an interrupted run's journal")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite an earlier result even where it holds metrics this run does not compute "
+        "and cannot carry over (another codec config or utterance set); without it such a run "
+        "stops before any work",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--no-leaderboard", action="store_true", help="do not regenerate LEADERBOARD.md in --out"
@@ -587,6 +598,11 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("--device", default="cpu")
     mg.add_argument(
         "--out", default=str(LOCAL_RESULTS_DIR), help="results folder used by the shards"
+    )
+    mg.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite an earlier result whose other metrics cannot be carried over",
     )
     mg.set_defaults(func=cmd_merge)
 

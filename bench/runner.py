@@ -58,6 +58,7 @@ class RunOptions:
     workers: int = 0  # 0 = compute metrics in this process
     out: Path = Path("results")
     fresh: bool = False
+    replace: bool = False  # overwrite an earlier result whose other metrics cannot be carried over
     progress: bool = True
     keep_journal: bool = False  # sharded runs keep theirs for `bench merge`
 
@@ -258,6 +259,8 @@ def run_built_codec(
             f"{codec.name} is a test-only codec: its results never go into results/ "
             "(pass --out to another folder)"
         )
+    if not opts.replace:
+        _refuse_to_drop_metrics(result_path(opts.out, dataset, codec.name), codec, dataset, opts)
     journal = journal_for(opts, dataset, codec.name)
     if opts.fresh:
         journal.clear()
@@ -590,6 +593,54 @@ def finalize(
     return path
 
 
+#: ``describe()`` fields that locate the implementation, not the codec: a class moved to another
+#: module (``audiocodecs.taae.TAAECodec`` → ``taae.codec.TAAECodec``) decodes the same audio.
+_NOT_IDENTITY = ("class",)
+
+
+def _why_not_same(old: dict[str, Any], codec: Codec, dataset: Dataset) -> str | None:
+    """Why an earlier result's per-utterance values do not belong to ``codec`` on ``dataset``
+    (``None``: they do). Fields added to ``describe()`` after the earlier run (schema growth) are
+    not a change of the codec; every other field both hold must match."""
+    try:
+        if old["dataset"]["ids_sha256"] != dataset.ids_hash:
+            return "it was measured on other utterances"
+        now = _jsonable(codec.describe())
+        before = _jsonable(old["codec"])
+    except (KeyError, TypeError) as e:
+        return f"it has no codec or dataset description ({e})"
+    for key in sorted(set(now) & set(before)):
+        if key not in _NOT_IDENTITY and now[key] != before[key]:
+            return f"the codec's `{key}` changed ({before[key]!r} → {now[key]!r})"
+    extra = sorted(set(before) - set(now) - set(_NOT_IDENTITY))
+    if extra:
+        return f"it describes the codec with fields this version does not have ({extra})"
+    return None
+
+
+def _refuse_to_drop_metrics(path: Path, codec: Codec, dataset: Dataset, opts: RunOptions) -> None:
+    """Fail before any work when writing ``path`` would erase metrics an earlier result holds
+    that this run neither computes nor can carry over (see :func:`_carry_over_metrics`)."""
+    if not path.is_file():
+        return
+    try:
+        old = load_result(path)
+    except (ValueError, OSError) as e:
+        raise RunError(
+            f"{path} exists but cannot be read ({e}); move it away, or pass --replace to "
+            "overwrite it"
+        ) from e
+    extra = [m for m in old.get("metrics", {}) if m not in opts.metrics]
+    why = _why_not_same(old, codec, dataset) if extra else None
+    if why is not None:
+        raise RunError(
+            f"{path} holds metrics this run does not compute ({', '.join(extra)}) and they "
+            f"cannot be carried over: {why}. Rerun with them (--metrics "
+            f"{','.join([*extra, *opts.metrics])}), write elsewhere (--out), or pass --replace "
+            "to overwrite the file"
+        )
+
+
 def _carry_over_metrics(
     path: Path,
     codec: Codec,
@@ -609,16 +660,12 @@ def _carry_over_metrics(
         return list(run_metrics), None
     try:
         old = load_result(path)
-        now = _jsonable(codec.describe())
-        # fields added to describe() after the earlier run (schema growth) are not a change of
-        # the codec; every field both hold must match
-        same = {k: v for k, v in now.items() if k in old["codec"]} == _jsonable(old["codec"]) and (
-            old["dataset"]["ids_sha256"] == dataset.ids_hash
-        )
     except (ValueError, OSError, KeyError, TypeError):
         return list(run_metrics), None
+    if _why_not_same(old, codec, dataset) is not None:
+        return list(run_metrics), None
     extra = [m for m in old.get("metrics", {}) if m not in run_metrics]
-    if not same or not extra:
+    if not extra:
         return list(run_metrics), None
     before = {r["id"]: r for r in old.get("utterances", [])}
     for rec in ordered:
@@ -669,6 +716,8 @@ def merge_shards(codec_name: str, dataset: Dataset, count: int, opts: RunOptions
         )
     assert header0 is not None
     opts = RunOptions(**{**opts.__dict__, "metrics": list(header0["metrics"])})
+    if not opts.replace:
+        _refuse_to_drop_metrics(result_path(opts.out, dataset, codec.name), codec, dataset, opts)
     peaks = [p for p in (j.read_peak() for j in journals) if p]
     peak = max(peaks, key=lambda p: p.get("mb", 0)) if peaks else {"kind": "unknown", "mb": None}
     peak = {k: v for k, v in peak.items() if k != "type"}

@@ -295,9 +295,10 @@ def data_minutes(data: list[str]) -> float | None:
 
 
 def write_study(results_root: Path, study: dict[str, Any]) -> None:
-    """Write ``study.json``; seeds and variants already recorded there by earlier calls of the
-    same study (scale, bitrate, steps) are kept, so ``--variants hybrid rvq`` then the rest
-    build one study."""
+    """Write ``study.json``; seeds, variants and evaluation sets already recorded there by earlier
+    calls of the same study (scale, bitrate, steps) are kept, so ``--variants hybrid rvq`` then
+    the rest build one study, and a later call on one evaluation set (e.g. listener metrics on
+    test-clean only) does not drop the others from the report."""
     path = results_root / "study.json"
     if path.exists():
         old = json.loads(path.read_text())
@@ -308,6 +309,8 @@ def write_study(results_root: Path, study: dict[str, Any]) -> None:
             both = old.get("presets", []) + study["presets"]
             study["presets"] = list(dict.fromkeys(both))
             study["compare_with"] = study.get("compare_with") or old.get("compare_with")
+            sets = old.get("eval_sets", []) + study["eval_sets"]
+            study["eval_sets"] = list(dict.fromkeys(sets))
     write_json(path, study)
 
 

@@ -254,6 +254,54 @@ def test_a_run_with_other_metrics_adds_columns_instead_of_erasing(
     assert all(set(u["metrics"]) == {"sisdr", "stoi", "mel"} for u in merged["utterances"])
 
 
+def _rewrite_codec(path: Path, **fields: object) -> None:
+    """Edit the codec description of a written result (an earlier version of the codec)."""
+    res = json.loads(path.read_text())
+    res["codec"].update(fields)
+    path.write_text(json.dumps(res))
+
+
+def test_a_moved_codec_class_still_carries_earlier_metrics_over(
+    tmp_path: Path, speech_folder: Path
+) -> None:
+    """The implementation's import path is not the codec: a class moved between modules (as
+    ``audiocodecs.taae`` → ``taae.codec``) must not make a listener-metric run erase six columns."""
+    ds = folder_dataset(speech_folder)
+    path = run_codec("passthrough", ds, _opts(tmp_path, metrics=["sisdr", "stoi"]))
+    _rewrite_codec(path, **{"class": "old.module.Passthrough"})
+    merged = load_result(run_codec("passthrough", ds, _opts(tmp_path, metrics=["mel"])))
+    assert list(merged["metrics"]) == ["sisdr", "stoi", "mel"]
+    assert all(set(u["metrics"]) == {"sisdr", "stoi", "mel"} for u in merged["utterances"])
+
+
+def test_a_run_that_would_erase_metrics_stops_before_any_work(
+    tmp_path: Path, speech_folder: Path
+) -> None:
+    """Another codec config (here: other weights) cannot inherit the earlier values; the run must
+    say so and leave the file alone, unless ``replace`` is set."""
+    ds = folder_dataset(speech_folder)
+    path = run_codec("passthrough", ds, _opts(tmp_path, metrics=["sisdr", "stoi"]))
+    _rewrite_codec(path, sample_rate=8000)
+    before = path.read_bytes()
+    counting = _named(CountingPassthrough(), "passthrough")
+    with pytest.raises(RunError, match=r"sisdr, stoi.*`sample_rate` changed.*--replace"):
+        run_built_codec(counting, ds, _opts(tmp_path, metrics=["mel"]))
+    assert counting.calls == 0 and path.read_bytes() == before
+    res = load_result(run_built_codec(counting, ds, _opts(tmp_path, metrics=["mel"], replace=True)))
+    assert list(res["metrics"]) == ["mel"] and counting.calls == 3
+
+
+def test_an_unreadable_earlier_result_is_not_overwritten_silently(
+    tmp_path: Path, speech_folder: Path
+) -> None:
+    ds = folder_dataset(speech_folder)
+    path = run_codec("passthrough", ds, _opts(tmp_path, metrics=["sisdr"]))
+    path.write_text("{ not json")
+    with pytest.raises(RunError, match="cannot be read"):
+        run_codec("passthrough", ds, _opts(tmp_path, metrics=["sisdr"]))
+    assert path.read_text() == "{ not json"
+
+
 def test_torchrun_two_ranks_give_the_single_process_result(
     tmp_path: Path, speech_folder: Path
 ) -> None:

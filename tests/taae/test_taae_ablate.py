@@ -174,3 +174,26 @@ def test_wer_is_tested_on_error_counts_and_summarised_as_corpus_rate() -> None:
     data = {"hybrid": {0: {"set": result([50.0, 0.0], [2, 98])}}}
     assert pooled(data, "hybrid", 0, "wer") == {"set/u0": 1.0, "set/u1": 0.0}  # errors
     assert seed_means(data, "hybrid", [0], "wer") == [pytest.approx(1.0)]  # 1 / 100 words
+
+
+def test_write_study_keeps_earlier_seeds_variants_and_eval_sets(tmp_path: Path) -> None:
+    from taae.ablate import write_study
+
+    base = {"scale": "tinyspec", "bps": 348, "steps": 2000, "presets": ["p_hybrid"]}
+    write_study(
+        tmp_path,
+        {**base, "seeds": [0, 1], "codecs": {"hybrid": "h"}, "eval_sets": ["dev", "test"]},
+    )
+    write_study(
+        tmp_path,
+        {**base, "seeds": [2], "codecs": {"rvq": "r"}, "eval_sets": ["test"], "presets": ["p_rvq"]},
+    )
+    study = json.loads((tmp_path / "study.json").read_text())
+    assert study["seeds"] == [0, 1, 2]
+    assert study["codecs"] == {"hybrid": "h", "rvq": "r"}
+    assert study["eval_sets"] == ["dev", "test"]
+    assert study["presets"] == ["p_hybrid", "p_rvq"]
+    # another study (other step count) starts afresh rather than mixing runs
+    write_study(tmp_path, {**base, "steps": 6000, "seeds": [0], "codecs": {}, "eval_sets": ["x"]})
+    study = json.loads((tmp_path / "study.json").read_text())
+    assert study["eval_sets"] == ["x"] and study["seeds"] == [0]
