@@ -176,7 +176,9 @@ class Journal:
 
 
 def git_info() -> dict[str, Any]:
-    """Commit hash and whether the working tree had uncommitted changes."""
+    """Commit hash and whether the working tree had uncommitted changes to tracked files outside
+    ``results/`` — the harness's own outputs (result files a long run rewrites one codec at a
+    time, the leaderboard) do not make the code that produced them dirty."""
 
     def run(*args: str) -> str | None:
         try:
@@ -188,7 +190,7 @@ def git_info() -> dict[str, Any]:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = run("rev-parse", "HEAD")
-    status = run("status", "--porcelain", "--untracked-files=no")
+    status = run("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
