@@ -311,6 +311,8 @@ def write_study(results_root: Path, study: dict[str, Any]) -> None:
             study["compare_with"] = study.get("compare_with") or old.get("compare_with")
             sets = old.get("eval_sets", []) + study["eval_sets"]
             study["eval_sets"] = list(dict.fromkeys(sets))
+            if study.get("data_minutes") is None:  # training data absent on this machine
+                study["data_minutes"] = old.get("data_minutes")
     write_json(path, study)
 
 

@@ -182,17 +182,20 @@ def test_write_study_keeps_earlier_seeds_variants_and_eval_sets(tmp_path: Path) 
     base = {"scale": "tinyspec", "bps": 348, "steps": 2000, "presets": ["p_hybrid"]}
     write_study(
         tmp_path,
-        {**base, "seeds": [0, 1], "codecs": {"hybrid": "h"}, "eval_sets": ["dev", "test"]},
+        {**base, "seeds": [0, 1], "codecs": {"hybrid": "h"}, "eval_sets": ["dev", "test"]}
+        | {"data_minutes": 134.6},
     )
-    write_study(
+    write_study(  # evaluated on a machine without the training data
         tmp_path,
-        {**base, "seeds": [2], "codecs": {"rvq": "r"}, "eval_sets": ["test"], "presets": ["p_rvq"]},
+        {**base, "seeds": [2], "codecs": {"rvq": "r"}, "eval_sets": ["test"], "presets": ["p_rvq"]}
+        | {"data_minutes": None},
     )
     study = json.loads((tmp_path / "study.json").read_text())
     assert study["seeds"] == [0, 1, 2]
     assert study["codecs"] == {"hybrid": "h", "rvq": "r"}
     assert study["eval_sets"] == ["dev", "test"]
     assert study["presets"] == ["p_hybrid", "p_rvq"]
+    assert study["data_minutes"] == 134.6
     # another study (other step count) starts afresh rather than mixing runs
     write_study(tmp_path, {**base, "steps": 6000, "seeds": [0], "codecs": {}, "eval_sets": ["x"]})
     study = json.loads((tmp_path / "study.json").read_text())
