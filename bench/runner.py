@@ -259,8 +259,7 @@ def run_built_codec(
             f"{codec.name} is a test-only codec: its results never go into results/ "
             "(pass --out to another folder)"
         )
-    if not opts.replace:
-        _refuse_to_drop_metrics(result_path(opts.out, dataset, codec.name), codec, dataset, opts)
+    _refuse_to_drop_metrics(result_path(opts.out, dataset, codec.name), codec, dataset, opts)
     journal = journal_for(opts, dataset, codec.name)
     if opts.fresh:
         journal.clear()
@@ -620,8 +619,9 @@ def _why_not_same(old: dict[str, Any], codec: Codec, dataset: Dataset) -> str | 
 
 def _refuse_to_drop_metrics(path: Path, codec: Codec, dataset: Dataset, opts: RunOptions) -> None:
     """Fail before any work when writing ``path`` would erase metrics an earlier result holds
-    that this run neither computes nor can carry over (see :func:`_carry_over_metrics`)."""
-    if not path.is_file():
+    that this run neither computes nor can carry over (see :func:`_carry_over_metrics`), unless
+    ``opts.replace`` asks for exactly that."""
+    if opts.replace or not path.is_file():
         return
     try:
         old = load_result(path)
@@ -716,8 +716,7 @@ def merge_shards(codec_name: str, dataset: Dataset, count: int, opts: RunOptions
         )
     assert header0 is not None
     opts = RunOptions(**{**opts.__dict__, "metrics": list(header0["metrics"])})
-    if not opts.replace:
-        _refuse_to_drop_metrics(result_path(opts.out, dataset, codec.name), codec, dataset, opts)
+    _refuse_to_drop_metrics(result_path(opts.out, dataset, codec.name), codec, dataset, opts)
     peaks = [p for p in (j.read_peak() for j in journals) if p]
     peak = max(peaks, key=lambda p: p.get("mb", 0)) if peaks else {"kind": "unknown", "mb": None}
     peak = {k: v for k, v in peak.items() if k != "type"}
