@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup bench test lint check leaderboard report ablation ablation-report clean
+.PHONY: setup bench test lint check leaderboard report ablation ablation-report adversarial clean
 
 # pip (not uv/poetry): it takes torch/torchaudio from the machine's local wheel store (DESIGN.md §5).
 $(STAMP): pyproject.toml
@@ -52,6 +52,17 @@ ablation-6k: $(STAMP)
 	$(PY) -m taae ablate --scale tinyspec --bps 348 --seeds 0 1 2 --steps 6000 --variants hybrid \
 		ste --jobs 1 --threads 1 --no-ladder --runs runs/ablation_tinyspec_6k \
 		--results results/ablation_tinyspec_6k --compare-with results/ablation_tinyspec
+
+## The adversarial stage of issue #24 behind `taae_fsq` / `taae_rvq` (results/recipes.md): each
+## preset fine-tunes its reconstruction-only checkpoint, ≈ 80 min on one thread; resumes. Needs
+## data/asterisk: see README. Exports into checkpoints/ (what `make adversarial` changes).
+ADV_DATA := ../shared/data/speech/ljspeech ../shared/data/speech/librispeech/other data/asterisk
+adversarial: $(STAMP)
+	for p in tinyspec_fsq_hybrid_adv_613bps tinyspec_rvq_adv_613bps; do \
+		$(PY) -m taae train --preset $$p --threads 1 --data $(ADV_DATA) \
+			--val-data ../shared/data/speech/librispeech/dev-clean --out runs/$$p && \
+		$(PY) -m taae export runs/$$p --out checkpoints/$$p || exit 1; \
+	done
 
 ## Regenerate both studies' ABLATION.md from the committed result files only.
 ablation-report: $(STAMP)

@@ -159,12 +159,15 @@ def reported_table() -> str:
 
 
 #: Pairs the leaderboard tests head to head wherever both codecs have results on a dataset:
-#: the mission's FSQ vs RVQ, each TAAE against Codec 2 at ≈ 700 bps, the CPU recipe against the
-#: paper-faithful tiny model, and Lyra 3.2 kbps against Opus 6 kbps.
+#: the mission's FSQ vs RVQ, each TAAE against Codec 2 at ≈ 700 bps, each shipped TAAE against
+#: itself before the adversarial stage (issue #24), the CPU recipe against the paper-faithful tiny
+#: model, and Lyra 3.2 kbps against Opus 6 kbps.
 PAIRS: tuple[tuple[str, str], ...] = (
     ("taae_fsq", "taae_rvq"),
     ("taae_fsq", "codec2@700"),
     ("taae_rvq", "codec2@700"),
+    ("taae_fsq", "taae_fsq_recon"),
+    ("taae_rvq", "taae_rvq_recon"),
     ("taae_fsq", "taae_tiny_fsq"),
     ("lyra@3.2kbps", "opus@6kbps"),
 )

@@ -130,7 +130,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from taae.checkpoint import MODEL_FILE, export_checkpoint, resolve
 
     src = resolve(args.run)
-    meta = export_checkpoint(src, args.out)
+    try:
+        meta = export_checkpoint(src, args.out, as_preset=args.as_preset)
+    except (ValueError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     size = (Path(args.out) / MODEL_FILE).stat().st_size / 1e6
     print(f"exported {src} (step {meta.get('step')}) to {args.out} ({size:.1f} MB)")
     return 0
@@ -331,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="copy a run's latest (or given) checkpoint for shipping")
     e.add_argument("run", help="run folder (its latest step) or checkpoint folder")
     e.add_argument("--out", required=True, help="destination, e.g. checkpoints/<preset>")
+    e.add_argument(
+        "--as-preset",
+        default=None,
+        help="ship a fine-tuning run (started from another preset with --set) as this preset; "
+        "its config must equal the preset's field by field",
+    )
     e.set_defaults(func=_cmd_export)
 
     c = sub.add_parser("card", help="write MODEL_CARD.md for shipped checkpoints")

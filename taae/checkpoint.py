@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from taae.config import TAAEConfig, config_from_dict, config_to_dict
+from taae.config import TAAEConfig, config_diff, config_from_dict, config_to_dict
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -88,15 +88,40 @@ def load_train_state(folder: str | Path) -> dict[str, Any]:
     return torch.load(Path(folder) / STATE_FILE, map_location="cpu", weights_only=True)
 
 
-def export_checkpoint(src: str | Path, out: str | Path) -> dict[str, Any]:
-    """Copy the weights + config of ``src`` (a checkpoint or run folder) to ``out``; its meta."""
+def export_checkpoint(
+    src: str | Path, out: str | Path, as_preset: str | None = None
+) -> dict[str, Any]:
+    """Copy the weights + config of ``src`` (a checkpoint or run folder) to ``out``; its meta.
+
+    ``as_preset`` names the preset the weights are shipped as when the run was started from
+    another preset plus ``--set`` overrides (a fine-tuning stage): every field of the run's config
+    must equal that preset's (``ValueError`` lists the ones that do not), and the exported meta
+    records ``preset = as_preset`` beside ``trained_as`` (the run's own preset name). The weights
+    are copied unchanged.
+    """
     import shutil
 
     folder = resolve(src)
     out = Path(out)
+    payload = json.loads((folder / CONFIG_FILE).read_text())
+    if as_preset is not None:
+        from taae.presets import get_preset
+
+        cfg = config_from_dict(payload["config"])
+        diff = config_diff(cfg, get_preset(as_preset))
+        if diff:
+            fields = ", ".join(f"{k}: run {a!r} vs preset {b!r}" for k, (a, b) in diff.items())
+            raise ValueError(f"{folder} was not trained as preset {as_preset!r}: {fields}")
+        meta = payload.setdefault("meta", {})
+        if meta.get("preset", cfg.name) != as_preset:
+            meta["trained_as"] = meta.get("preset", cfg.name)
+        meta["preset"] = as_preset
+        payload["config"]["name"] = as_preset
     out.mkdir(parents=True, exist_ok=True)
-    for name in (MODEL_FILE, CONFIG_FILE):
-        shutil.copy2(folder / name, out / name)
+    shutil.copy2(folder / MODEL_FILE, out / MODEL_FILE)
+    tmp = out / (CONFIG_FILE + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, out / CONFIG_FILE)
     return read_config(out)[1]
 
 

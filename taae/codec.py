@@ -8,25 +8,28 @@ per preset holding ``model.safetensors`` + ``config.json``). The unprefixed name
 (``tinyspec``: STFT front end + iSTFT head, ``results/recipes.md`` #2); the paper-faithful patch
 front end + linear head at tiny size carries the ``taae_tiny_`` prefix:
 
-=======================  ============================  ===========================================
-name                     preset (checkpoint folder)    bottleneck
-=======================  ============================  ===========================================
-taae_fsq                 tinyspec_fsq_hybrid_613bps    FSQ 6 × 17 levels, hybrid training, 613 bps
-taae_fsq_ste             tinyspec_fsq_ste_613bps       same, straight-through-only training
-taae_fsq_noise           tinyspec_fsq_noise_613bps     same, noise-only training
-taae_fsq_none            tinyspec_fsq_none_613bps      same, no quantization emulation in training
-taae_rvq                 tinyspec_rvq_613bps           RVQ 2 × 4913 entries, 613 bps
-taae_fsq@400bps          tinyspec_fsq_hybrid_613bps    post-hoc residual FSQ 1 × 6^6 (388 bps)
-taae_fsq@700bps          tinyspec_fsq_hybrid_613bps    post-hoc residual FSQ 2 × 5^6 (697 bps)
-taae_fsq@1000bps         tinyspec_fsq_hybrid_613bps    post-hoc residual FSQ 4 × 3^6 (951 bps)
-taae_fsq_348 …           tinyspec_fsq_hybrid_348bps …  FSQ 6 × 5 levels (348 bps), the five variants
-taae_rvq_348             tinyspec_rvq_348bps           RVQ 2 × 125 entries (348 bps)
-taae_tiny_fsq …          tiny_fsq_hybrid_613bps …      the same names with ``taae_tiny_`` for the
-taae_tiny_fsq_ste_348 …  tiny_fsq_ste_348bps …         patch/linear tiny models (and their ladder)
-taae_small_fsq …         small_fsq_hybrid_613bps …     the five variants at small / paper scale
-taae_test_fsq …          test_fsq_hybrid_613bps …      micro presets for the ablation tests
-taae_fsq_random          (none: random init)           tiny FSQ hybrid, untrained (tests only)
-=======================  ============================  ===========================================
+=======================  ==============================  ===========================================
+name                     preset (checkpoint folder)      bottleneck
+=======================  ==============================  ===========================================
+taae_fsq                 tinyspec_fsq_hybrid_adv_613bps  FSQ 6 × 17, hybrid, 613 bps, then
+                                                         the adversarial stage of issue #24
+taae_rvq                 tinyspec_rvq_adv_613bps         RVQ 2 × 4913, 613 bps, same stage
+taae_fsq_recon           tinyspec_fsq_hybrid_613bps      ``taae_fsq`` before that stage
+taae_rvq_recon           tinyspec_rvq_613bps             ``taae_rvq`` before that stage
+taae_fsq_ste             tinyspec_fsq_ste_613bps         FSQ, straight-through-only
+taae_fsq_noise           tinyspec_fsq_noise_613bps       FSQ, noise-only training
+taae_fsq_none            tinyspec_fsq_none_613bps        FSQ, no quantization emulation
+taae_fsq@400bps          tinyspec_fsq_hybrid_adv_613bps  post-hoc residual FSQ 1 × 6^6, 388 bps
+taae_fsq@700bps          tinyspec_fsq_hybrid_adv_613bps  post-hoc residual FSQ 2 × 5^6, 697 bps
+taae_fsq@1000bps         tinyspec_fsq_hybrid_adv_613bps  post-hoc residual FSQ 4 × 3^6, 951 bps
+taae_fsq_348 …           tinyspec_fsq_hybrid_348bps …    FSQ 6 × 5 (348 bps), five variants
+taae_rvq_348             tinyspec_rvq_348bps             RVQ 2 × 125 entries (348 bps)
+taae_tiny_fsq …          tiny_fsq_hybrid_613bps …        the same names with ``taae_tiny_``
+taae_tiny_fsq_ste_348 …  tiny_fsq_ste_348bps …           for the patch/linear tiny models
+taae_small_fsq …         small_fsq_hybrid_613bps …       five variants at small / paper scale
+taae_test_fsq …          test_fsq_hybrid_613bps …        micro presets for the ablation tests
+taae_fsq_random          (none: random init)             tiny FSQ hybrid, untrained (tests)
+=======================  ==============================  ===========================================
 
 Frame rate 25 Hz at 16 kHz; nominal bitrate = 25 × Σ log2(codebook size), derived from the loaded
 bottleneck. Missing checkpoints make an entry unavailable with the command that trains it.
@@ -60,13 +63,25 @@ ABLATION_STEMS: dict[str, str] = {
 FAMILY_SUFFIX: dict[int, str] = {613: "", 348: "_348"}
 
 
+#: registry names served by a fine-tuned preset (issue #24: the adversarial stage,
+#: ``taae.presets.FINETUNED``) instead of their ablation preset; that preset's weights stay
+#: reachable as ``<name>_recon`` (trained with reconstruction losses only)
+SHIPPED_FINETUNES: dict[str, str] = {
+    "taae_fsq": "tinyspec_fsq_hybrid_adv_613bps",
+    "taae_rvq": "tinyspec_rvq_adv_613bps",
+}
+RECON_SUFFIX = "_recon"
+
+
 def ablation_codec_name(variant: str, bps: int, scale: str = "tinyspec") -> str:
     """Registry name of an ablation variant: ``taae_fsq_ste_348`` (the default ``tinyspec``
-    scale), ``taae_tiny_rvq_348``, ``taae_small_rvq`` …"""
+    scale), ``taae_tiny_rvq_348``, ``taae_small_rvq`` … (``taae_fsq_recon`` where the plain name
+    serves a fine-tuned model: :data:`SHIPPED_FINETUNES`)."""
     stem = ABLATION_STEMS[variant]
     if scale != DEFAULT_SCALE:
         stem = stem.replace("taae_", f"taae_{scale}_", 1)
-    return stem + FAMILY_SUFFIX[bps]
+    name = stem + FAMILY_SUFFIX[bps]
+    return name + RECON_SUFFIX if name in SHIPPED_FINETUNES else name
 
 
 def ablation_preset(variant: str, bps: int, scale: str = "tinyspec") -> str:
@@ -119,6 +134,19 @@ def _entries() -> dict[str, tuple[str, str | None, str]]:
                 what = "RVQ" if variant == "rvq" else f"{grid} {_MODE_TEXT[variant]}"
                 name = ablation_codec_name(variant, bps, scale)
                 out[name] = (preset, None, f"TAAE {scale}, {what}, {bps} bps")
+                if name.endswith(RECON_SUFFIX):
+                    out[name] = (
+                        preset,
+                        None,
+                        f"TAAE {scale}, {what}, {bps} bps, reconstruction losses only",
+                    )
+                    name = name.removesuffix(RECON_SUFFIX)
+                    preset = SHIPPED_FINETUNES[name]
+                    out[name] = (
+                        preset,
+                        None,
+                        f"TAAE {scale}, {what}, {bps} bps, + adversarial stage",
+                    )
                 if scale in LADDER_SCALES and variant == "hybrid":
                     for suffix, (posthoc, stages, ladder_bps) in LADDER.items():
                         out[name + suffix] = (

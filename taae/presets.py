@@ -194,6 +194,50 @@ PRESETS.update(_variants(_TEST, "test", (17,) * 6))
 PRESETS["test"] = dataclasses.replace(PRESETS["test_fsq_hybrid_613bps"], name="test")
 
 
+def _adversarial(base: str) -> TAAEConfig:
+    """Adversarial fine-tuning of the shipped checkpoint of ``base`` (issue #24,
+    ``results/recipes.md`` A4): the same reconstruction losses plus a light multi-resolution STFT
+    discriminator (3 resolutions × 16 channels, hinge loss, on 4 of the 16 crops) at weight 0.3
+    with feature matching at 1.0; 4,000 steps at lr 1e-4 from ``checkpoints/<base>``. Sized for
+    one CPU thread (0.83 steps/s alone, ≈ 80 min)."""
+    cfg = PRESETS[base]
+    size, _, rest = base.partition("_")
+    bps = rest.rsplit("_", 1)[1]
+    stem = rest.rsplit("_", 1)[0]
+    return dataclasses.replace(
+        cfg,
+        name=f"{size}_{stem}_adv_{bps}",
+        loss=dataclasses.replace(
+            cfg.loss,
+            adv_weight=0.3,
+            fm_weight=1.0,
+            disc_fft_sizes=(512, 1024, 2048),
+            disc_channels=16,
+            disc_crops=4,
+            disc_lr=2e-4,
+        ),
+        train=dataclasses.replace(
+            cfg.train,
+            init_from=f"checkpoints/{base}",
+            lr=1e-4,
+            warmup_steps=100,
+            steps=4000,
+            val_every=500,
+            ckpt_every=500,
+            log_every=100,
+        ),
+    )
+
+
+#: fine-tuned preset → the preset whose shipped checkpoint it starts from (not ablation variants:
+#: they differ from their base in the fine-tuning stage, not in one field)
+FINETUNED: dict[str, str] = {}
+for _base in ("tinyspec_fsq_hybrid_613bps", "tinyspec_rvq_613bps"):
+    _cfg = _adversarial(_base)
+    PRESETS[_cfg.name] = _cfg
+    FINETUNED[_cfg.name] = _base
+
+
 def get_preset(name: str) -> TAAEConfig:
     """The preset called ``name``; ``KeyError`` listing close names when unknown."""
     if name not in PRESETS:
@@ -206,7 +250,10 @@ def get_preset(name: str) -> TAAEConfig:
 
 
 def reference_of(name: str) -> str:
-    """The FSQ-hybrid reference preset an ablation variant is compared with."""
+    """The FSQ-hybrid reference preset an ablation variant is compared with (a fine-tuned
+    preset's reference is the preset it starts from)."""
+    if name in FINETUNED:
+        return FINETUNED[name]
     cfg = get_preset(name)
     size = name.split("_")[0]
     bps = _bps(cfg.bottleneck.levels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from audiocodecs.base import file_sha256
@@ -21,3 +22,16 @@ def test_ablation_results_are_matched_by_weights_digest_not_by_name() -> None:
     card = render(CKPT, ["taae_fsq_ste_348"], REPO / "results")
     assert "`results/ablation_tinyspec/seed0/` (same weights)" in card
     assert "librispeech-test-clean-122" in card
+
+
+def test_leaderboard_results_of_other_weights_under_the_same_name_are_left_out(
+    tmp_path: Path,
+) -> None:
+    """A registry name that moved to new weights (``taae_fsq`` after issue #24) keeps no stale
+    leaderboard rows on the new card."""
+    src = REPO / "results" / "librispeech-test-clean-122" / "taae_tiny_fsq.json"
+    (tmp_path / "librispeech-test-clean-122").mkdir()
+    (tmp_path / "librispeech-test-clean-122" / src.name).write_bytes(src.read_bytes())
+    digest = json.loads(src.read_text())["codec"]["weights_sha256"]
+    assert len(_results_for({"taae_tiny_fsq"}, tmp_path, digest)) == 1
+    assert _results_for({"taae_tiny_fsq"}, tmp_path, "0" * 64) == []

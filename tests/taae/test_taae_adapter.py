@@ -15,6 +15,8 @@ NAMES = [
     "taae_fsq_noise",
     "taae_fsq_none",
     "taae_rvq",
+    "taae_fsq_recon",
+    "taae_rvq_recon",
     "taae_fsq@400bps",
     "taae_fsq@700bps",
     "taae_fsq@1000bps",
@@ -62,10 +64,16 @@ def test_default_fsq_and_rvq_share_one_recipe_at_one_bitrate() -> None:
     from taae.presets import get_preset
 
     entries = _entries()
-    fsq, rvq = (get_preset(entries[n][0]) for n in ("taae_fsq", "taae_rvq"))
-    assert fsq.name.startswith("tinyspec_") and rvq.name.startswith("tinyspec_")
-    assert fsq.model == rvq.model and fsq.loss == rvq.loss and fsq.train == rvq.train
-    assert dataclasses.replace(rvq.bottleneck, kind="fsq") == fsq.bottleneck
+    for suffix in ("", "_recon"):  # the shipped pair and the pair before the adversarial stage
+        fsq, rvq = (get_preset(entries[n + suffix][0]) for n in ("taae_fsq", "taae_rvq"))
+        assert fsq.name.startswith("tinyspec_") and rvq.name.startswith("tinyspec_")
+        assert fsq.model == rvq.model and fsq.loss == rvq.loss
+        # each fine-tunes its own pre-adversarial checkpoint; nothing else differs
+        same_start = dataclasses.replace(rvq.train, init_from=fsq.train.init_from)
+        assert fsq.train == same_start
+        assert dataclasses.replace(rvq.bottleneck, kind="fsq") == fsq.bottleneck
+    recon = get_preset(entries["taae_fsq_recon"][0])
+    assert get_preset(entries["taae_fsq"][0]).train.init_from == f"checkpoints/{recon.name}"
     # the bitrates themselves (613.1 bps each) are checked on built models below
     for tiny in ("taae_tiny_fsq", "taae_tiny_rvq", "taae_tiny_fsq_348"):
         assert entries[tiny][0].startswith("tiny_")
@@ -78,7 +86,7 @@ def test_checkpoint_loads_with_posthoc_ladder(
     from taae.model import TAAE
     from taae.presets import get_preset
 
-    cfg = get_preset("tinyspec_fsq_hybrid_613bps")
+    cfg = get_preset("tinyspec_fsq_hybrid_adv_613bps")  # the ladder follows `taae_fsq`
     save_model(
         tmp_path / cfg.name, TAAE(cfg.model, cfg.bottleneck), cfg, {"preset": cfg.name, "step": 7}
     )
@@ -110,8 +118,48 @@ def test_rvq_checkpoint_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     model(torch.randn(4, 1, 32000) * 0.1)  # k-means init of the codebooks
     save_model(tmp_path / cfg.name, model, cfg, {"preset": cfg.name, "step": 1})
     monkeypatch.setenv("TAAE_CHECKPOINTS", str(tmp_path))
-    codec = get_codec("taae_rvq")
+    codec = get_codec("taae_rvq_recon")
+    assert codec.describe()["preset"] == "tinyspec_rvq_613bps"
     assert codec.codebook_sizes == (4913, 4913) and codec.codebook_levels is None
     assert codec.nominal_bps == pytest.approx(613.1, abs=0.1)
     x = torch.randn(1, 1, 8000) * 0.1
     assert torch.equal(codec.encode(x, 16000), model.eval().encode(x))
+
+
+def test_export_as_preset_renames_only_a_matching_run(tmp_path: Path) -> None:
+    """``taae export --as-preset`` ships a fine-tuning run (base preset + ``--set``) under the
+    fine-tuned preset's name only when every config field equals that preset's."""
+    from taae.__main__ import main
+    from taae.checkpoint import MODEL_FILE, export_checkpoint, read_config, save_model
+    from taae.config import with_overrides
+    from taae.model import TAAE
+    from taae.presets import FINETUNED, ablation_diff, get_preset
+
+    target = "tinyspec_fsq_hybrid_adv_613bps"
+    base = get_preset(FINETUNED[target])
+    overrides = [f"{k}={v!r}" for k, (_, v) in ablation_diff(target).items()]
+    run_cfg = with_overrides(base, overrides)  # what `train --preset base --set ...` records
+    assert run_cfg.name == base.name
+    torch.manual_seed(0)
+    save_model(
+        tmp_path / "run",
+        TAAE(run_cfg.model, run_cfg.bottleneck),
+        run_cfg,
+        {"preset": base.name, "step": 3},
+    )
+    meta = export_checkpoint(tmp_path / "run", tmp_path / "out", as_preset=target)
+    assert meta["preset"] == target and meta["trained_as"] == base.name and meta["step"] == 3
+    cfg, _ = read_config(tmp_path / "out")
+    assert cfg == get_preset(target)
+    weights = (tmp_path / "out" / MODEL_FILE).read_bytes()
+    assert weights == (tmp_path / "run" / MODEL_FILE).read_bytes()
+
+    off = with_overrides(run_cfg, ["train.lr=3e-4"])  # one field away: refused, nothing written
+    save_model(tmp_path / "off", TAAE(off.model, off.bottleneck), off, {"preset": base.name})
+    with pytest.raises(ValueError, match="train.lr"):
+        export_checkpoint(tmp_path / "off", tmp_path / "out2", as_preset=target)
+    assert not (tmp_path / "out2").exists()
+    code = main(
+        ["export", str(tmp_path / "off"), "--out", str(tmp_path / "o3"), "--as-preset", target]
+    )
+    assert code == 2 and not (tmp_path / "o3").exists()
