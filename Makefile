@@ -53,15 +53,16 @@ ablation-6k: $(STAMP)
 		ste --jobs 1 --threads 1 --no-ladder --runs runs/ablation_tinyspec_6k \
 		--results results/ablation_tinyspec_6k --compare-with results/ablation_tinyspec
 
-## The adversarial stage of issue #24 behind `taae_fsq` / `taae_rvq` (results/recipes.md): each
-## preset fine-tunes its reconstruction-only checkpoint, ≈ 80 min on one thread; resumes. Needs
-## data/asterisk: see README. Exports into checkpoints/ (what `make adversarial` changes).
+## The adversarial stage of issue #24 behind `taae_fsq` / `taae_rvq` (results/recipes.md A4): each
+## preset fine-tunes its reconstruction-only checkpoint over a 4,000-step schedule (≈ 80 min on one
+## thread; resumes) and ships step 2,000, the step chosen on dev-clean. Needs data/asterisk (README).
+## Exports into checkpoints/ (what `make adversarial` changes).
 ADV_DATA := ../shared/data/speech/ljspeech ../shared/data/speech/librispeech/other data/asterisk
 adversarial: $(STAMP)
 	for p in tinyspec_fsq_hybrid_adv_613bps tinyspec_rvq_adv_613bps; do \
 		$(PY) -m taae train --preset $$p --threads 1 --data $(ADV_DATA) \
 			--val-data ../shared/data/speech/librispeech/dev-clean --out runs/$$p && \
-		$(PY) -m taae export runs/$$p --out checkpoints/$$p || exit 1; \
+		$(PY) -m taae export runs/$$p/step_002000 --out checkpoints/$$p || exit 1; \
 	done
 
 ## Regenerate both studies' ABLATION.md from the committed result files only.

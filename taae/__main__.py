@@ -168,12 +168,14 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
-    from taae.presets import PRESETS, ablation_diff
+    from taae.presets import FINETUNED, PRESETS, ablation_diff
 
     for name in PRESETS:
         diff = ablation_diff(name) if name != "test" else {}
         txt = ", ".join(f"{k}={b!r}" for k, (_, b) in diff.items()) or "reference"
-        print(f"{name:28s} {txt}")
+        if name in FINETUNED:
+            txt = f"fine-tunes {FINETUNED[name]}: {txt}"
+        print(f"{name:32s} {txt}")
     return 0
 
 

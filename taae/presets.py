@@ -198,8 +198,8 @@ def _adversarial(base: str) -> TAAEConfig:
     """Adversarial fine-tuning of the shipped checkpoint of ``base`` (issue #24,
     ``results/recipes.md`` A4): the same reconstruction losses plus a light multi-resolution STFT
     discriminator (3 resolutions × 16 channels, hinge loss, on 4 of the 16 crops) at weight 0.3
-    with feature matching at 1.0; 4,000 steps at lr 1e-4 from ``checkpoints/<base>``. Sized for
-    one CPU thread (0.83 steps/s alone, ≈ 80 min)."""
+    with feature matching at 1.0; lr 1e-4 over a 4,000-step schedule from ``checkpoints/<base>``,
+    shipped at step 2,000 (chosen on dev-clean). Sized for one CPU thread (0.83 steps/s alone)."""
     cfg = PRESETS[base]
     size, _, rest = base.partition("_")
     bps = rest.rsplit("_", 1)[1]

@@ -9,7 +9,7 @@ import torch
 
 from taae.config import config_from_dict, config_to_dict, with_overrides
 from taae.model import TAAE, Attention, count_parameters, sliding_window_mask
-from taae.presets import FSQ_MODES, PRESETS, ablation_diff, get_preset
+from taae.presets import FINETUNED, FSQ_MODES, PRESETS, ablation_diff, get_preset
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_decoder_sees_quantized_latent_in_eval(model: TAAE) -> None:
 
 def test_every_ablation_variant_differs_in_exactly_one_field() -> None:
     for name in PRESETS:
-        if name == "test" or "_fsq_hybrid_" in name:
+        if name == "test" or "_fsq_hybrid_" in name or name in FINETUNED:
             continue
         diff = ablation_diff(name)
         assert len(diff) == 1, (name, diff)
@@ -159,3 +159,15 @@ def test_long_input_decodes_like_the_dense_path(model: TAAE) -> None:
         tm.LOCAL_THRESHOLD = old
     assert torch.equal(codes, codes_dense)
     torch.testing.assert_close(y, y_dense, rtol=1e-4, atol=1e-5)
+
+
+def test_finetuned_presets_start_from_their_base_checkpoint() -> None:
+    """A fine-tuned preset is its base preset plus a fine-tuning stage: same model and
+    bottleneck, started from the base's shipped checkpoint, with adversarial terms on."""
+    assert FINETUNED
+    for name, base in FINETUNED.items():
+        cfg, ref = get_preset(name), get_preset(base)
+        assert cfg.model == ref.model and cfg.bottleneck == ref.bottleneck
+        assert cfg.train.init_from == f"checkpoints/{base}"
+        assert cfg.loss.adv_weight > 0 and ref.loss.adv_weight == 0
+        assert set(ablation_diff(name)) >= {"train.init_from", "loss.adv_weight"}
