@@ -63,25 +63,28 @@ ABLATION_STEMS: dict[str, str] = {
 FAMILY_SUFFIX: dict[int, str] = {613: "", 348: "_348"}
 
 
-#: registry names served by a fine-tuned preset (issue #24: the adversarial stage,
-#: ``taae.presets.FINETUNED``) instead of their ablation preset; that preset's weights stay
-#: reachable as ``<name>_recon`` (trained with reconstruction losses only)
-SHIPPED_FINETUNES: dict[str, str] = {
-    "taae_fsq": "tinyspec_fsq_hybrid_adv_613bps",
-    "taae_rvq": "tinyspec_rvq_adv_613bps",
-}
+#: registry-name suffix of an ablation preset whose plain name serves its fine-tuned preset
+#: (``taae_fsq_recon``: trained with reconstruction losses only, before issue #24's stage)
 RECON_SUFFIX = "_recon"
+
+
+def finetune_of(preset: str) -> str | None:
+    """The fine-tuned preset that starts from ``preset``'s checkpoint and takes over its
+    registry name (``taae.presets.FINETUNED``), or ``None``."""
+    from taae.presets import FINETUNED
+
+    return next((tuned for tuned, base in FINETUNED.items() if base == preset), None)
 
 
 def ablation_codec_name(variant: str, bps: int, scale: str = "tinyspec") -> str:
     """Registry name of an ablation variant: ``taae_fsq_ste_348`` (the default ``tinyspec``
     scale), ``taae_tiny_rvq_348``, ``taae_small_rvq`` … (``taae_fsq_recon`` where the plain name
-    serves a fine-tuned model: :data:`SHIPPED_FINETUNES`)."""
+    serves a fine-tuned model: :func:`finetune_of`)."""
     stem = ABLATION_STEMS[variant]
     if scale != DEFAULT_SCALE:
         stem = stem.replace("taae_", f"taae_{scale}_", 1)
     name = stem + FAMILY_SUFFIX[bps]
-    return name + RECON_SUFFIX if name in SHIPPED_FINETUNES else name
+    return name + RECON_SUFFIX if finetune_of(ablation_preset(variant, bps, scale)) else name
 
 
 def ablation_preset(variant: str, bps: int, scale: str = "tinyspec") -> str:
@@ -133,20 +136,13 @@ def _entries() -> dict[str, tuple[str, str | None, str]]:
                 grid = f"FSQ {len(levels)}×{levels[0]}"
                 what = "RVQ" if variant == "rvq" else f"{grid} {_MODE_TEXT[variant]}"
                 name = ablation_codec_name(variant, bps, scale)
-                out[name] = (preset, None, f"TAAE {scale}, {what}, {bps} bps")
-                if name.endswith(RECON_SUFFIX):
-                    out[name] = (
-                        preset,
-                        None,
-                        f"TAAE {scale}, {what}, {bps} bps, reconstruction losses only",
-                    )
-                    name = name.removesuffix(RECON_SUFFIX)
-                    preset = SHIPPED_FINETUNES[name]
-                    out[name] = (
-                        preset,
-                        None,
-                        f"TAAE {scale}, {what}, {bps} bps, + adversarial stage",
-                    )
+                label = f"TAAE {scale}, {what}, {bps} bps"
+                tuned = finetune_of(preset)
+                recon = ", reconstruction losses only" if tuned else ""
+                out[name] = (preset, None, label + recon)
+                if tuned:  # the plain name (and its ladder) serves the fine-tuned model
+                    name, preset = name.removesuffix(RECON_SUFFIX), tuned
+                    out[name] = (preset, None, f"{label}, + adversarial stage")
                 if scale in LADDER_SCALES and variant == "hybrid":
                     for suffix, (posthoc, stages, ladder_bps) in LADDER.items():
                         out[name + suffix] = (

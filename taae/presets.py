@@ -202,8 +202,7 @@ def _adversarial(base: str) -> TAAEConfig:
     shipped at step 2,000 (chosen on dev-clean). Sized for one CPU thread (0.83 steps/s alone)."""
     cfg = PRESETS[base]
     size, _, rest = base.partition("_")
-    bps = rest.rsplit("_", 1)[1]
-    stem = rest.rsplit("_", 1)[0]
+    stem, bps = rest.rsplit("_", 1)
     return dataclasses.replace(
         cfg,
         name=f"{size}_{stem}_adv_{bps}",
