@@ -44,6 +44,9 @@ class ModelConfig:
     head: Head = "linear"  # "linear" token → patch (paper), "mlp", or "istft" (Vocos-style)
     stft_n_fft: int = 640  # FFT size of the STFT front end and the iSTFT head (40 ms)
     stft_hop: int = 160  # their hop (10 ms); patch_size / stft_hop frames per 50 Hz token
+    # width of a residual GELU branch beside the iSTFT head's linear projection (0: none); its
+    # output layer starts at zero, so the head starts as the plain linear one
+    head_hidden: int = 0
 
     def __post_init__(self) -> None:
         if self.frontend not in ("patch", "stft"):
@@ -52,6 +55,8 @@ class ModelConfig:
             raise ValueError(f"model.head must be 'linear', 'mlp' or 'istft', not {self.head!r}")
         if self.head == "mlp" and self.unpatch_hidden <= 0:
             raise ValueError("model.head='mlp' needs model.unpatch_hidden > 0")
+        if self.head_hidden and self.head != "istft":
+            raise ValueError("model.head_hidden > 0 needs model.head='istft'")
         if "stft" in (self.frontend, self.head[1:]) and (
             self.patch_size % self.stft_hop or (self.stft_n_fft - self.stft_hop) % 2
         ):
@@ -141,6 +146,9 @@ class TrainConfig:
     log_every: int = 25  # steps between log lines in log.jsonl
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU); FSQ rounding stays in float32
     init_from: str = ""  # start from this checkpoint's weights (fine-tuning; same architecture)
+    # let ``init_from`` be a smaller model: more decoder blocks and/or a ``head_hidden`` branch;
+    # the added parts start as the identity (LayerScale 0, zero output layer), see init_weights
+    init_grow: bool = False
 
     def crop_samples(self, hop: int, sample_rate: int) -> int:
         """Crop length in samples, a multiple of ``hop``."""

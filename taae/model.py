@@ -289,6 +289,11 @@ class ISTFTHead(nn.Module):
     Each token predicts ``patch / hop`` frames of (log-magnitude, phase angle); magnitudes are
     ``exp`` clipped at 100, phase enters only through ``cos``/``sin`` (no wrap-around problem).
     Long inputs are synthesised :data:`STFT_BLOCK_FRAMES` frames at a time (:func:`istft_blocks`).
+
+    A linear map from ``dim`` (128 at tiny scale) to ``2 · per_token · bins`` (1,284) outputs
+    confines each token's spectra to a ``dim``-dimensional subspace; ``cfg.head_hidden > 0`` adds
+    a GELU branch of that width beside it (output layer zero at init, so it starts as the linear
+    head).
     """
 
     def __init__(self, cfg: ModelConfig) -> None:
@@ -297,6 +302,17 @@ class ISTFTHead(nn.Module):
         self.per_token = cfg.patch_size // cfg.stft_hop
         self.bins = cfg.stft_n_fft // 2 + 1
         self.proj = nn.Linear(cfg.dim, self.per_token * 2 * self.bins)
+        self.branch: nn.Module | None = None
+        if cfg.head_hidden > 0:
+            out = nn.Linear(cfg.head_hidden, self.per_token * 2 * self.bins)
+            nn.init.zeros_(out.weight)
+            nn.init.zeros_(out.bias)
+            self.branch = nn.Sequential(nn.Linear(cfg.dim, cfg.head_hidden), nn.GELU(), out)
+
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, N, C]`` → ``[B, N, 2 · per_token · bins]``."""
+        y = self.proj(x)
+        return y if self.branch is None else y + self.branch(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape
@@ -304,7 +320,7 @@ class ISTFTHead(nn.Module):
 
         def spec_of(f0: int, f1: int) -> torch.Tensor:  # frames [f0, f1) = tokens [f0/p, f1/p)
             t0, t1 = f0 // p, f1 // p
-            out = self.proj(x[:, t0:t1]).float().reshape(b, (t1 - t0) * p, 2, self.bins)
+            out = self._project(x[:, t0:t1]).float().reshape(b, (t1 - t0) * p, 2, self.bins)
             mag = torch.exp(out[:, :, 0].clamp(max=math.log(100.0)))
             phase = out[:, :, 1]
             return torch.complex(mag * torch.cos(phase), mag * torch.sin(phase)).transpose(1, 2)

@@ -228,13 +228,32 @@ def _adversarial(base: str) -> TAAEConfig:
     )
 
 
+def _adversarial_large(base: str) -> TAAEConfig:
+    """:func:`_adversarial` on a decoder grown to ≈ 5.2 M parameters in all (issue #24's third
+    lever, ``results/recipes.md`` A5): three more transformer blocks at each decoder rate and a
+    1,536-wide GELU branch beside the iSTFT head's linear projection, all added as the identity
+    (``train.init_grow``), so training starts from exactly the shipped model's output."""
+    cfg = _adversarial(base)
+    size, _, rest = base.partition("_")
+    stem, bps = rest.rsplit("_", 1)
+    return dataclasses.replace(
+        cfg,
+        name=f"{size}_{stem}_advlarge_{bps}",
+        model=dataclasses.replace(
+            cfg.model, dec_blocks_25hz=5, dec_blocks_50hz=5, head_hidden=1536
+        ),
+        train=dataclasses.replace(cfg.train, init_grow=True, steps=3000),
+    )
+
+
 #: fine-tuned preset → the preset whose shipped checkpoint it starts from (not ablation variants:
 #: they differ from their base in the fine-tuning stage, not in one field)
 FINETUNED: dict[str, str] = {}
 for _base in ("tinyspec_fsq_hybrid_613bps", "tinyspec_rvq_613bps"):
-    _cfg = _adversarial(_base)
-    PRESETS[_cfg.name] = _cfg
-    FINETUNED[_cfg.name] = _base
+    for _make in (_adversarial, _adversarial_large):
+        _cfg = _make(_base)
+        PRESETS[_cfg.name] = _cfg
+        FINETUNED[_cfg.name] = _base
 
 
 def get_preset(name: str) -> TAAEConfig:

@@ -134,19 +134,67 @@ def init_weights(model: torch.nn.Module, path: str | Path, cfg: TAAEConfig) -> d
         }.items()
         if a != b
     }
-    if diff:
+    growable = {k: (a, b) for k, (a, b) in diff.items() if _grows(k, a, b)}
+    if diff and (set(diff) != set(growable) or not cfg.train.init_grow):
+        hint = (
+            " (train.init_grow=True allows more decoder blocks and a head_hidden branch)"
+            if set(diff) == set(growable)
+            else ""
+        )
         raise ValueError(
             f"train.init_from {path!r} has another architecture: "
             + ", ".join(f"{k}: checkpoint {a!r} vs run {b!r}" for k, (a, b) in diff.items())
+            + hint
         )
     weights = folder / MODEL_FILE
-    model.load_state_dict(load_file(str(weights)))
+    state = load_file(str(weights))
+    if not growable:
+        model.load_state_dict(state)
+    else:
+        _grow_into(model, state, src.model)
     return {
         "from": str(path),
         "preset": meta.get("preset", src.name),
         "step": meta.get("step"),
         "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
-    }
+    } | ({"grown": {k: [a, b] for k, (a, b) in growable.items()}} if growable else {})
+
+
+def _grows(key: str, before: Any, after: Any) -> bool:
+    """Whether changing config field ``key`` from ``before`` to ``after`` only adds decoder parts
+    that :func:`_grow_into` can start as the identity."""
+    if key in ("model.dec_blocks_25hz", "model.dec_blocks_50hz"):
+        return after > before
+    return key == "model.head_hidden" and before == 0 and after > 0
+
+
+def _grow_into(model: torch.nn.Module, state: dict[str, torch.Tensor], src: Any) -> None:
+    """Load a smaller model's ``state`` into ``model`` (more decoder blocks, a head branch).
+
+    Every tensor of ``state`` must land on a parameter of the same name and shape; the parameters
+    it lacks must be the added decoder blocks (appended after the existing ones at each rate,
+    their LayerScale set to 0 so each block is the identity) or the iSTFT head's branch (whose
+    output layer is zero at init). The grown model therefore computes exactly what the checkpoint
+    did at step 0 (tested).
+    """
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    kept = {"stack25": src.dec_blocks_25hz, "stack50": src.dec_blocks_50hz}
+    added: set[tuple[str, int]] = set()
+    for key in missing:
+        parts = key.split(".")
+        if parts[:3] == ["decoder", "unpatch", "branch"]:
+            continue
+        if parts[0] == "decoder" and parts[2] == "blocks" and int(parts[3]) >= kept[parts[1]]:
+            added.add((parts[1], int(parts[3])))
+            continue
+        unexpected.append(key)
+    if unexpected:
+        raise ValueError(f"train.init_grow: checkpoint and run disagree on {sorted(unexpected)}")
+    with torch.no_grad():
+        for stack, index in added:
+            block = getattr(model.decoder, stack).blocks[index]
+            block.gamma1.zero_()
+            block.gamma2.zero_()
 
 
 class Trainer:

@@ -174,3 +174,52 @@ def test_init_from_refuses_another_architecture_and_a_missing_path(tmp_path: Pat
     )
     with pytest.raises(FileNotFoundError, match="train.init_from"):
         Trainer(gone, _files(), tmp_path / "b", progress=False)
+
+
+def _spec(cfg, **model):
+    """``cfg`` with the STFT front end and iSTFT head (what ``head_hidden`` needs)."""
+    fields = {"frontend": "stft", "head": "istft", "stft_n_fft": 64, "stft_hop": 16} | model
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **fields))
+
+
+def test_init_grow_starts_a_larger_decoder_as_the_source_model(tmp_path: Path) -> None:
+    src_cfg = _spec(_cfg(1, ckpt_every=1))
+    src = Trainer(src_cfg, _files(), tmp_path / "src", progress=False)
+    src.run()
+    grown = _spec(
+        _cfg(1, ckpt_every=1),
+        dec_blocks_25hz=src_cfg.model.dec_blocks_25hz + 2,
+        dec_blocks_50hz=src_cfg.model.dec_blocks_50hz + 1,
+        head_hidden=24,
+    )
+    grown = dataclasses.replace(
+        grown, train=dataclasses.replace(grown.train, init_from=str(tmp_path / "src"))
+    )
+    with pytest.raises(ValueError, match="train.init_grow=True allows"):
+        Trainer(grown, _files(), tmp_path / "refused", progress=False)
+    grown = dataclasses.replace(grown, train=dataclasses.replace(grown.train, init_grow=True))
+    big = Trainer(grown, _files(), tmp_path / "big", progress=False)
+    assert sum(p.numel() for p in big.model.parameters()) > sum(
+        p.numel() for p in src.model.parameters()
+    )
+    torch.manual_seed(0)
+    wav = 0.1 * torch.randn(2, 1, 4 * src.model.hop_length)
+    src.model.eval()
+    big.model.eval()
+    with torch.no_grad():
+        expected = src.model.decode(src.model.encode(wav))
+        got = big.model.decode(big.model.encode(wav))
+    assert torch.equal(got, expected)  # the added blocks and the head branch start as identity
+    assert big.init_info["grown"] == {
+        "model.dec_blocks_25hz": [src_cfg.model.dec_blocks_25hz, grown.model.dec_blocks_25hz],
+        "model.dec_blocks_50hz": [src_cfg.model.dec_blocks_50hz, grown.model.dec_blocks_50hz],
+        "model.head_hidden": [0, 24],
+    }
+    big.run()  # and it trains: the added parts move away from the identity
+    block = big.model.decoder.stack25.blocks[-1]
+    assert block.gamma1.abs().sum() > 0
+    # growing is the only change it allows: fewer blocks or another width are refused
+    for change in ({"dec_blocks_50hz": 0}, {"dim": 48}):
+        other = _spec(grown, **change)
+        with pytest.raises(ValueError, match="another architecture"):
+            Trainer(other, _files(), tmp_path / "other", progress=False)
