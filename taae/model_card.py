@@ -165,6 +165,10 @@ def _finetune_text(train: dict[str, Any], meta: dict[str, Any]) -> str:
     if not train.get("init_from"):
         return ""
     text = f"; fine-tuned from `{train['init_from']}`"
+    grown = meta.get("init", {}).get("grown")
+    if grown:
+        parts = ", ".join(f"`{k}` {a} → {b}" for k, (a, b) in grown.items())
+        text += f", its decoder grown first ({parts}; the added parts start as the identity)"
     if meta.get("trained_as"):
         text += (
             f" (run as preset `{meta['trained_as']}` with `--set` overrides equal to this preset, "

@@ -35,3 +35,15 @@ def test_leaderboard_results_of_other_weights_under_the_same_name_are_left_out(
     digest = json.loads(src.read_text())["codec"]["weights_sha256"]
     assert len(_results_for({"taae_tiny_fsq"}, tmp_path, digest)) == 1
     assert _results_for({"taae_tiny_fsq"}, tmp_path, "0" * 64) == []
+
+
+def test_a_fine_tune_names_its_source_and_how_its_decoder_was_grown() -> None:
+    from taae.model_card import _finetune_text
+
+    train = {"init_from": "checkpoints/base"}
+    assert _finetune_text({"init_from": ""}, {}) == ""
+    assert _finetune_text(train, {}) == "; fine-tuned from `checkpoints/base`"
+    grown = {"init": {"grown": {"model.dec_blocks_25hz": [2, 5], "model.head_hidden": [0, 64]}}}
+    text = _finetune_text(train, grown)
+    assert "`model.dec_blocks_25hz` 2 → 5" in text and "`model.head_hidden` 0 → 64" in text
+    assert "identity" in text
