@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 from taae.config import config_from_dict, config_to_dict, with_overrides
 from taae.model import TAAE, Attention, count_parameters, sliding_window_mask
 from taae.presets import FINETUNED, FSQ_MODES, PRESETS, ablation_diff, get_preset
+from taae.train import _grows
 
 
 @pytest.fixture(scope="module")
@@ -162,12 +164,20 @@ def test_long_input_decodes_like_the_dense_path(model: TAAE) -> None:
 
 
 def test_finetuned_presets_start_from_their_base_checkpoint() -> None:
-    """A fine-tuned preset is its base preset plus a fine-tuning stage: same model and
-    bottleneck, started from the base's shipped checkpoint, with adversarial terms on."""
+    """A fine-tuned preset is its base preset plus a fine-tuning stage: same bottleneck and
+    model (or, with train.init_grow, a model whose only changes are decoder parts that start as
+    the identity), started from the base's shipped checkpoint, with adversarial terms on."""
     assert FINETUNED
     for name, base in FINETUNED.items():
         cfg, ref = get_preset(name), get_preset(base)
-        assert cfg.model == ref.model and cfg.bottleneck == ref.bottleneck
+        assert cfg.bottleneck == ref.bottleneck
+        changed = {
+            f"model.{f.name}": (getattr(ref.model, f.name), getattr(cfg.model, f.name))
+            for f in dataclasses.fields(cfg.model)
+            if getattr(ref.model, f.name) != getattr(cfg.model, f.name)
+        }
+        assert not changed or cfg.train.init_grow, f"{name}: {changed} without init_grow"
+        assert all(_grows(k, a, b) for k, (a, b) in changed.items()), f"{name}: {changed}"
         assert cfg.train.init_from == f"checkpoints/{base}"
         assert cfg.loss.adv_weight > 0 and ref.loss.adv_weight == 0
         assert set(ablation_diff(name)) >= {"train.init_from", "loss.adv_weight"}
