@@ -16,6 +16,8 @@ taae_fsq                 tinyspec_fsq_hybrid_adv_613bps  FSQ 6 × 17, hybrid, 61
 taae_rvq                 tinyspec_rvq_adv_613bps         RVQ 2 × 4913, 613 bps, same stage
 taae_fsq_recon           tinyspec_fsq_hybrid_613bps      ``taae_fsq`` before that stage
 taae_rvq_recon           tinyspec_rvq_613bps             ``taae_rvq`` before that stage
+taae_fsq_advlarge        tinyspec_fsq_hybrid_advlarge_…  the stage on a decoder grown to 5.2 M
+taae_rvq_advlarge        tinyspec_rvq_advlarge_613bps    parameters (``results/recipes.md`` A5)
 taae_fsq_ste             tinyspec_fsq_ste_613bps         FSQ, straight-through-only
 taae_fsq_noise           tinyspec_fsq_noise_613bps       FSQ, noise-only training
 taae_fsq_none            tinyspec_fsq_none_613bps        FSQ, no quantization emulation
@@ -68,12 +70,36 @@ FAMILY_SUFFIX: dict[int, str] = {613: "", 348: "_348"}
 RECON_SUFFIX = "_recon"
 
 
+#: base preset → the fine-tuned preset (one of ``taae.presets.FINETUNED``) that serves the base's
+#: plain registry name (``taae_fsq``): chosen on dev-clean by the rules of ``results/recipes.md``.
+#: The base then answers to ``<name>_recon``; every other fine-tune of it to ``<name>_<tag>``
+#: (``taae_fsq_advlarge``: :func:`finetune_tag`).
+SERVES_PLAIN_NAME: dict[str, str] = {
+    "tinyspec_fsq_hybrid_613bps": "tinyspec_fsq_hybrid_adv_613bps",
+    "tinyspec_rvq_613bps": "tinyspec_rvq_adv_613bps",
+}
+
+
 def finetune_of(preset: str) -> str | None:
     """The fine-tuned preset that starts from ``preset``'s checkpoint and takes over its
-    registry name (``taae.presets.FINETUNED``), or ``None``."""
+    registry name (:data:`SERVES_PLAIN_NAME`), or ``None``."""
+    return SERVES_PLAIN_NAME.get(preset)
+
+
+def finetune_tag(tuned: str, base: str) -> str:
+    """What fine-tuned preset ``tuned`` inserts before the bitrate of ``base``:
+    ``finetune_tag("tinyspec_rvq_advlarge_613bps", "tinyspec_rvq_613bps") == "advlarge"``."""
+    stem, bps = base.rsplit("_", 1)
+    if not (tuned.startswith(stem + "_") and tuned.endswith("_" + bps)):
+        raise ValueError(f"fine-tuned preset {tuned!r} is not named <{stem}>_<tag>_<{bps}>")
+    return tuned[len(stem) + 1 : -len(bps) - 1]
+
+
+def other_finetunes(preset: str) -> list[str]:
+    """Fine-tunes of ``preset`` that do not serve its plain registry name (in preset order)."""
     from taae.presets import FINETUNED
 
-    return next((tuned for tuned, base in FINETUNED.items() if base == preset), None)
+    return [t for t, b in FINETUNED.items() if b == preset and t != finetune_of(preset)]
 
 
 def ablation_codec_name(variant: str, bps: int, scale: str = "tinyspec") -> str:
@@ -141,6 +167,12 @@ def _entries() -> dict[str, tuple[str, str | None, str]]:
                 recon = ", reconstruction losses only" if tuned else ""
                 out[name] = (preset, None, label + recon)
                 if tuned:  # the plain name (and its ladder) serves the fine-tuned model
+                    for other in other_finetunes(preset):
+                        tag = finetune_tag(other, preset)
+                        grown = PRESETS[other].model != PRESETS[preset].model
+                        what = f"adversarial stage{' on a grown decoder' if grown else ''}"
+                        plain = name.removesuffix(RECON_SUFFIX)
+                        out[f"{plain}_{tag}"] = (other, None, f"{label}, + {what} ({other})")
                     name, preset = name.removesuffix(RECON_SUFFIX), tuned
                     out[name] = (preset, None, f"{label}, + adversarial stage")
                 if scale in LADDER_SCALES and variant == "hybrid":

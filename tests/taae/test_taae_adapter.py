@@ -163,3 +163,23 @@ def test_export_as_preset_renames_only_a_matching_run(tmp_path: Path) -> None:
         ["export", str(tmp_path / "off"), "--out", str(tmp_path / "o3"), "--as-preset", target]
     )
     assert code == 2 and not (tmp_path / "o3").exists()
+
+
+def test_every_fine_tune_is_reachable_and_one_serves_each_plain_name() -> None:
+    """``SERVES_PLAIN_NAME`` picks, per base, the fine-tune behind the plain name (``taae_fsq``);
+    the base answers to ``_recon`` and every other fine-tune to ``<plain>_<tag>``."""
+    from taae.codec import SERVES_PLAIN_NAME, _entries, finetune_tag
+    from taae.presets import FINETUNED
+
+    entries = _entries()
+    served = {preset for preset, _, _ in entries.values()}
+    assert set(FINETUNED) <= served
+    for base, tuned in SERVES_PLAIN_NAME.items():
+        assert FINETUNED[tuned] == base
+        plain = next(n for n, (p, post, _) in entries.items() if p == tuned and post is None)
+        assert entries[plain + "_recon"][0] == base
+        for other in (t for t, b in FINETUNED.items() if b == base and t != tuned):
+            assert entries[f"{plain}_{finetune_tag(other, base)}"][0] == other
+    assert finetune_tag("tinyspec_rvq_advlarge_613bps", "tinyspec_rvq_613bps") == "advlarge"
+    with pytest.raises(ValueError, match="not named"):
+        finetune_tag("tinyspec_fsq_hybrid_adv_348bps", "tinyspec_fsq_hybrid_613bps")
