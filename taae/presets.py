@@ -194,6 +194,13 @@ PRESETS.update(_variants(_TEST, "test", (17,) * 6))
 PRESETS["test"] = dataclasses.replace(PRESETS["test_fsq_hybrid_613bps"], name="test")
 
 
+def _tuned_name(base: str, tag: str) -> str:
+    """Name of fine-tune ``tag`` of preset ``base``: ``tinyspec_rvq_613bps`` →
+    ``tinyspec_rvq_<tag>_613bps`` (``taae.codec.finetune_tag`` reads the tag back)."""
+    stem, bps = base.rsplit("_", 1)
+    return f"{stem}_{tag}_{bps}"
+
+
 def _adversarial(base: str) -> TAAEConfig:
     """Adversarial fine-tuning of the shipped checkpoint of ``base`` (issue #24,
     ``results/recipes.md`` A4): the same reconstruction losses plus a light multi-resolution STFT
@@ -201,11 +208,9 @@ def _adversarial(base: str) -> TAAEConfig:
     with feature matching at 1.0; lr 1e-4 over a 4,000-step schedule from ``checkpoints/<base>``,
     shipped at step 2,000 (chosen on dev-clean). Sized for one CPU thread (0.83 steps/s alone)."""
     cfg = PRESETS[base]
-    size, _, rest = base.partition("_")
-    stem, bps = rest.rsplit("_", 1)
     return dataclasses.replace(
         cfg,
-        name=f"{size}_{stem}_adv_{bps}",
+        name=_tuned_name(base, "adv"),
         loss=dataclasses.replace(
             cfg.loss,
             adv_weight=0.3,
@@ -234,11 +239,9 @@ def _adversarial_large(base: str) -> TAAEConfig:
     1,536-wide GELU branch beside the iSTFT head's linear projection, all added as the identity
     (``train.init_grow``), so training starts from exactly the shipped model's output."""
     cfg = _adversarial(base)
-    size, _, rest = base.partition("_")
-    stem, bps = rest.rsplit("_", 1)
     return dataclasses.replace(
         cfg,
-        name=f"{size}_{stem}_advlarge_{bps}",
+        name=_tuned_name(base, "advlarge"),
         model=dataclasses.replace(
             cfg.model, dec_blocks_25hz=5, dec_blocks_50hz=5, head_hidden=1536
         ),
