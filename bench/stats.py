@@ -117,13 +117,20 @@ def _mean_stat(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(x, axis=axis)
 
 
-def sign_flip_test(d: list[float] | np.ndarray, seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
-    """Two-sided sign-flip permutation test of ``mean(d) = 0`` for paired differences ``d``.
+def sign_flip_test(
+    d: list[float] | np.ndarray,
+    seed: int = BOOTSTRAP_SEED,
+    alternative: str = "two-sided",
+) -> dict[str, Any]:
+    """Sign-flip permutation test of ``mean(d) = 0`` for paired differences ``d``.
 
-    Returns ``p_value``, ``p_min`` (the smallest p this design can produce), ``method``
-    (``exact`` or ``monte-carlo``) and ``n``. Zero differences carry no sign and are kept (they
-    only make the test more conservative).
+    ``alternative`` is ``"two-sided"`` (default), ``"greater"`` (H1: mean > 0) or ``"less"``.
+    Returns ``p_value``, ``p_min`` (the smallest p this design can produce: ``2 / 2^n`` two-sided,
+    ``1 / 2^n`` one-sided when exact), ``method`` (``exact`` or ``monte-carlo``) and ``n``. Zero
+    differences carry no sign and are kept (they only make the test more conservative).
     """
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ValueError(f"alternative must be two-sided, greater or less, not {alternative!r}")
     from scipy import stats
 
     x = np.asarray(d, dtype=np.float64)
@@ -140,10 +147,11 @@ def sign_flip_test(d: list[float] | np.ndarray, seed: int = BOOTSTRAP_SEED) -> d
         permutation_type="samples",
         vectorized=True,
         n_resamples=np.inf if exact else resamples,
-        alternative="two-sided",
+        alternative=alternative,
         rng=np.random.default_rng(seed),
     )
-    p_min = 2.0 / 2**n if exact else 2.0 / (resamples + 1)
+    tails = 2.0 if alternative == "two-sided" else 1.0
+    p_min = tails / 2**n if exact else tails / (resamples + 1)
     return {
         "n": n,
         "p_value": float(min(1.0, max(res.pvalue, p_min))),
@@ -219,6 +227,104 @@ def seeds_paired_test(
         "seed_level": seed_level,
         "verdict": verdict,
     }
+
+
+def tost(
+    d: list[float] | np.ndarray, margin: float, seed: int = BOOTSTRAP_SEED
+) -> dict[str, Any]:
+    """Equivalence of paired differences ``d`` within ``±margin``: two one-sided sign-flip tests.
+
+    H0 is ``|mean(d)| ≥ margin``. The lower test asks whether ``mean(d) > −margin`` (sign-flip
+    test of ``d + margin``, alternative ``greater``), the upper whether ``mean(d) < margin``
+    (``d − margin``, alternative ``less``); ``p_value`` is the larger of the two (Schuirmann's
+    TOST), so equivalence at level α needs both one-sided p ≤ α. Exact for ``2^n ≤``
+    :data:`EXACT_LIMIT`; ``p_min = 1 / 2^n`` (6 seeds: 0.0156). Like every sign-flip test it
+    assumes the differences are symmetric about their mean under H0.
+    """
+    if not margin > 0:
+        raise ValueError(f"the equivalence margin must be positive, got {margin}")
+    x = np.asarray(d, dtype=np.float64)
+    if x.size == 0:
+        return {"n": 0, "margin": float(margin), "p_value": None, "p_min": None}
+    lower = sign_flip_test(x + margin, seed, alternative="greater")
+    upper = sign_flip_test(x - margin, seed, alternative="less")
+    return {
+        "n": int(x.size),
+        "margin": float(margin),
+        "mean": float(x.mean()),
+        "p_lower": lower["p_value"],
+        "p_upper": upper["p_value"],
+        "p_value": max(lower["p_value"], upper["p_value"]),
+        "p_min": lower["p_min"],
+        "method": lower["method"],
+    }
+
+
+#: The four answers a registered comparison can end with
+#: (``results/ablation_tinyspec/PREREGISTRATION.md``).
+VERDICTS = ("confirmed", "contradicted", "equivalent", "undecided")
+
+
+def registered_verdict(
+    d: list[float] | np.ndarray,
+    hypothesis: str,
+    margin: float,
+    alpha: float = ALPHA,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, Any]:
+    """Decide one pre-registered comparison from its paired differences ``d`` (variant − reference,
+    one value per training seed, in the metric's own units).
+
+    ``hypothesis`` is ``"greater"`` (mean(d) > 0), ``"less"`` or ``"equivalent"`` (|mean(d)| <
+    ``margin``). The rule, fixed before the data it judges:
+
+    - directional: the two-sided exact sign-flip test at ``alpha`` decides first — ``confirmed``
+      when significant in the registered direction, ``contradicted`` when significant the other
+      way; otherwise ``equivalent`` when :func:`tost` at ``alpha`` shows ``|mean| < margin``;
+      otherwise ``undecided``.
+    - equivalence: ``equivalent`` when the TOST p ≤ ``alpha``; ``contradicted`` when a one-sided
+      sign-flip test shows a difference beyond the margin (``d − margin`` greater than 0, or
+      ``d + margin`` less than 0, at ``alpha``); otherwise ``undecided``.
+
+    Returns the verdict (one of :data:`VERDICTS`), the difference test, the TOST, the beyond-margin
+    p (equivalence hypotheses only) and :func:`seed_effect`'s mean and 95 % t-interval.
+    """
+    if hypothesis not in ("greater", "less", "equivalent"):
+        raise ValueError(f"hypothesis must be greater, less or equivalent, not {hypothesis!r}")
+    x = np.asarray(d, dtype=np.float64)
+    if x.size < 2:
+        raise ValueError(f"a verdict needs at least 2 paired differences, got {x.size}")
+    diff = sign_flip_test(x, seed)
+    equiv = tost(x, margin, seed)
+    out: dict[str, Any] = {
+        "hypothesis": hypothesis,
+        "margin": float(margin),
+        "alpha": float(alpha),
+        "difference": diff,
+        "tost": equiv,
+        **seed_effect(x),
+    }
+    if hypothesis == "equivalent":
+        beyond = min(
+            sign_flip_test(x - margin, seed, alternative="greater")["p_value"],
+            sign_flip_test(x + margin, seed, alternative="less")["p_value"],
+        )
+        out["p_beyond_margin"] = beyond
+        if equiv["p_value"] <= alpha:
+            out["verdict"] = "equivalent"
+        elif beyond <= alpha:
+            out["verdict"] = "contradicted"
+        else:
+            out["verdict"] = "undecided"
+        return out
+    if diff["p_value"] <= alpha:
+        agrees = (x.mean() > 0) == (hypothesis == "greater")
+        out["verdict"] = "confirmed" if agrees else "contradicted"
+    elif equiv["p_value"] <= alpha:
+        out["verdict"] = "equivalent"
+    else:
+        out["verdict"] = "undecided"
+    return out
 
 
 def format_p(p: float | None, p_min: float | None) -> str:

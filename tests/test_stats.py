@@ -12,9 +12,11 @@ from bench.stats import (
     bootstrap_ci,
     format_p,
     paired_test,
+    registered_verdict,
     seeds_paired_test,
     sign_flip_test,
     summarize,
+    tost,
 )
 
 ALPHA = 0.05
@@ -97,3 +99,71 @@ def test_seed_level_floor_makes_three_seeds_unable_to_generalise() -> None:
     assert not mixed["seeds_agree"] and mixed["verdict"] == "no significant difference"
     with pytest.raises(ValueError, match="seeds, utterances"):
         seeds_paired_test(utt)
+
+
+def test_one_sided_sign_flip_counts_one_tail() -> None:
+    # n = 3, d = [1, 2, -0.5]: of the 8 sign patterns, sums 3.5 and 2.5 reach the observed 2.5
+    r = sign_flip_test([1.0, 2.0, -0.5], alternative="greater")
+    assert r["p_value"] == pytest.approx(2 / 8) and r["p_min"] == pytest.approx(1 / 8)
+    assert sign_flip_test([1.0, 2.0, -0.5], alternative="less")["p_value"] == pytest.approx(7 / 8)
+    with pytest.raises(ValueError, match="alternative"):
+        sign_flip_test([1.0], alternative="bigger")
+
+
+def test_tost_matches_a_hand_computed_case() -> None:
+    # every shifted difference lies inside ±0.01: both one-sided tests sit at the floor 1/64
+    d = [0.001, 0.002, -0.001, 0.003, 0.0, 0.002]
+    r = tost(d, 0.01)
+    assert r["p_lower"] == pytest.approx(1 / 64) and r["p_upper"] == pytest.approx(1 / 64)
+    assert r["p_value"] == pytest.approx(1 / 64) and r["p_min"] == pytest.approx(1 / 64)
+    # d + 1 = [1, 2, -0.5] (lower p 2/8 as above); d − 1 = [-1, 0, -2.5] (all ≤ 0: upper p 2/8,
+    # the zero carries no sign, so 2 of 8 patterns reach the observed sum −3.5)
+    r = tost([0.0, 1.0, -1.5], 1.0)
+    assert r["p_lower"] == pytest.approx(2 / 8) and r["p_upper"] == pytest.approx(2 / 8)
+    assert r["p_value"] == pytest.approx(2 / 8)
+    with pytest.raises(ValueError, match="positive"):
+        tost(d, 0.0)
+
+
+def test_tost_error_rate_at_the_margin_stays_below_alpha() -> None:
+    """With the true mean difference exactly at the margin, TOST declares equivalence at most
+    α of the time (within binomial error), for 6 and 12 seeds."""
+    rng = np.random.default_rng(3)
+    sims, margin = 400, 0.01
+    for n in (6, 12):
+        hits = sum(
+            tost(rng.normal(margin * side, 0.006, n), margin)["p_value"] <= ALPHA
+            for side in (1, -1)
+            for _ in range(sims // 2)
+        )
+        assert hits / sims <= _binomial_bound(ALPHA, sims)
+        # and it has power where the truth is well inside the margin
+    inside = sum(tost(rng.normal(0.0, 0.004, 6), margin)["p_value"] <= ALPHA for _ in range(100))
+    assert inside >= 80
+
+
+@pytest.mark.parametrize(
+    ("d", "hypothesis", "verdict"),
+    [
+        ([0.02, 0.03, 0.025, 0.04, 0.02, 0.03], "greater", "confirmed"),
+        ([0.02, 0.03, 0.025, 0.04, 0.02, 0.03], "less", "contradicted"),
+        ([0.002, -0.001, 0.001, 0.003, -0.002, 0.001], "greater", "equivalent"),
+        ([0.002, -0.001, 0.001, 0.003, -0.002, 0.001], "equivalent", "equivalent"),
+        ([0.02, 0.03, 0.025, 0.04, 0.02, 0.03], "equivalent", "contradicted"),
+        ([0.02, -0.03, 0.005, 0.04, -0.02, 0.01], "equivalent", "undecided"),
+        ([0.02, -0.03, 0.005, 0.04, -0.02, 0.01], "less", "undecided"),
+    ],
+)
+def test_registered_verdict_follows_the_registered_rule(
+    d: list[float], hypothesis: str, verdict: str
+) -> None:
+    r = registered_verdict(d, hypothesis, margin=0.01)
+    assert r["verdict"] == verdict
+    assert r["ci95_seeds"][0] < r["mean"] < r["ci95_seeds"][1]
+
+
+def test_registered_verdict_rejects_what_it_cannot_decide() -> None:
+    with pytest.raises(ValueError, match="hypothesis"):
+        registered_verdict([0.1, 0.2], "better", 0.01)
+    with pytest.raises(ValueError, match="at least 2"):
+        registered_verdict([0.1], "greater", 0.01)
