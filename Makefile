@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup bench test lint check leaderboard report ablation ablation-report adversarial clean
+.PHONY: setup bench test lint check leaderboard report ablation ablation-confirm ablation-report \
+	adversarial clean
 
 # pip (not uv/poetry): it takes torch/torchaudio from the machine's local wheel store (DESIGN.md §5).
 $(STAMP): pyproject.toml
@@ -46,6 +47,23 @@ report: $(STAMP)
 ablation: $(STAMP)
 	$(PY) -m taae ablate --scale tinyspec --bps 348 --seeds 0 1 2 3 4 5 --steps 2000 --jobs 1 \
 		--threads 1 --no-ladder
+
+## The pre-registered confirmation (results/ablation_tinyspec/PREREGISTRATION.md): seeds 6–11 of
+## the same five variants, two seeds at a time (one thread each; each seed trains its five runs in
+## turn, ≈ 65 min, then evaluates them exactly like seeds 0–5), then the quantization gaps. Resumes.
+CONFIRM_SEEDS ?= 6 7 8 9 10 11
+ABLATE_348 := $(PY) -m taae ablate --scale tinyspec --bps 348 --steps 2000 --jobs 1 --threads 1 \
+	--no-ladder --workers 1
+ABLATION_CODECS := taae_fsq_348,taae_rvq_348,taae_fsq_ste_348,taae_fsq_noise_348,taae_fsq_none_348
+ablation-seed-%: $(STAMP)
+	OMP_NUM_THREADS=1 $(ABLATE_348) --seeds $* --stages train eval
+	OMP_NUM_THREADS=1 TAAE_CHECKPOINTS=$(CURDIR)/runs/ablation_tinyspec/seed$*/checkpoints \
+		$(PY) -m bench run --codecs $(ABLATION_CODECS) --dataset librispeech-test-clean-122 \
+		--metrics spk_sim,distillmos --workers 1 --out results/ablation_tinyspec/seed$* \
+		--no-progress --no-leaderboard
+ablation-confirm: $(STAMP)
+	$(MAKE) -j2 $(addprefix ablation-seed-,$(CONFIRM_SEEDS))
+	OMP_NUM_THREADS=1 $(ABLATE_348) --seeds $(CONFIRM_SEEDS) --stages gap
 
 ## Its longer-training check: FSQ hybrid and STE only, seeds 0–2, 6,000 steps (≈ 35 min per run).
 ablation-6k: $(STAMP)
