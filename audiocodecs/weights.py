@@ -1,14 +1,17 @@
 """Pretrained weight files the registry can use, where each must go, and how to verify one.
 
-Nothing is ever downloaded: ``python -m bench weights`` lists every file with its expected place,
-the URL to fetch it from on a machine with internet, and whether a present copy checks out;
-``python -m bench weights install FILE`` verifies a user-supplied file (its SHA-256 against the
-published one where a publisher states one) and copies it, atomically, to where the adapter
-looks for it.
+Nothing is downloaded at run time (a codec whose file is absent is unavailable, with this
+module's fix). ``python -m bench weights`` lists every file with its expected place, the URL it
+comes from and whether a present copy checks out; ``python -m bench weights fetch NAME``
+downloads one from that URL (``bench.data.download.fetch_weights``: progress bar, resume, the
+published checksum, atomic placement); ``python -m bench weights install FILE`` does the same
+checks for a file fetched by other means (its SHA-256 against the published one where a
+publisher states one) and copies it, atomically, to where the adapter looks for it.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import tempfile
@@ -42,7 +45,11 @@ class WeightSpec:
         """(usable, one-line status) of ``path`` (default: the expected place)."""
         p = path or self.path
         if not p.is_file():
-            return False, f"absent — fetch {self.url}, then `python -m bench weights install FILE`"
+            group = self.label.split("/")[0]
+            return False, (
+                f"absent — `python -m bench weights fetch {group}` downloads {self.url}; "
+                "offline, fetch it elsewhere and `python -m bench weights install FILE`"
+            )
         digest = file_sha256(p)
         if self.sha256 and digest != self.sha256:
             return False, f"SHA-256 {digest[:12]}… differs from the published {self.sha256[:12]}…"
@@ -86,6 +93,33 @@ def find_spec(label: str) -> WeightSpec:
     if label not in found:
         raise KeyError(f"unknown weight file {label!r}; one of: {', '.join(found)}")
     return found[label]
+
+
+def specs_for(codec: str) -> list[WeightSpec]:
+    """The weight files the registry entry ``codec`` (an exact name) loads."""
+    return [s for s in specs() if fnmatch.fnmatchcase(codec, s.codecs)]
+
+
+def select(name: str) -> list[WeightSpec]:
+    """The weight files ``name`` means, for ``bench weights fetch``: a label (``dac_16khz``), a
+    label's group (``lyra``: its three model files), or any codec name the registry resolves
+    (``dac``, ``encodec_24khz@1.5kbps``): the files that codec loads. ``KeyError`` (one line,
+    the valid labels) otherwise."""
+    from audiocodecs.registry import resolve
+
+    every = specs()
+    chosen = [s for s in every if s.label == name or s.label.startswith(f"{name}/")]
+    if chosen:
+        return chosen
+    labels = ", ".join(dict.fromkeys(s.label.split("/")[0] for s in every))
+    try:
+        codec = resolve(name)
+    except KeyError:
+        raise KeyError(f"unknown weight file or codec {name!r}; weight files: {labels}") from None
+    chosen = specs_for(codec)
+    if not chosen:
+        raise KeyError(f"{name} ({codec}) loads no published weight file; weight files: {labels}")
+    return chosen
 
 
 def identify(src: Path) -> WeightSpec:

@@ -295,13 +295,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from audiocodecs import get_entry, list_codecs
+    from audiocodecs.registry import describe_request, family_default, unavailable_reason
     from bench.data import dataset_entries
     from bench.metrics import get_metric, metric_names
 
     if args.why:
         entry = get_entry(args.why)
-        reason = entry.availability()
-        print(f"{entry.name} ({entry.family}): {entry.description}")
+        reason = unavailable_reason(entry)
+        print(f"{describe_request(args.why)}: {entry.description} (family {entry.family})")
+        if (found := family_default(args.why)) is not None:
+            print(f"why this entry stands for {args.why}: {found[1]}")
         print("available" if reason is None else f"unavailable: {reason}")
         return 0 if reason is None else 1
     rows = []
@@ -323,6 +326,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not args.all:
         print("(random-init / test-only codecs hidden; --all shows them)")
     print()
+    _print_family_names({r[0]: r[2] for r in rows})
+    print()
     mrows = []
     for n in metric_names():
         m = get_metric(n)
@@ -333,6 +338,30 @@ def cmd_list(args: argparse.Namespace) -> int:
     drows.append(["PATH", "any folder of audio files (id = path relative to it)"])
     print(tabulate(drows, headers=["dataset", "description"], tablefmt="github"))
     return 0
+
+
+def _print_family_names(available: dict[str, str]) -> None:
+    """What a family name means on the command line (``--codecs dac``) and why: one entry per
+    family, wrapped to :data:`LIST_WIDTH` so the reason is never cut."""
+    import textwrap
+
+    from audiocodecs.registry import family_defaults
+
+    defaults = family_defaults()
+    intro = (
+        "Family names stand for one entry each (`--codecs taae,codec2,dac`), chosen for the "
+        "comparison this project makes — speech at low bitrates, TAAE at 350–700 bps beside "
+        "Codec 2 700C:"
+    )
+    print("\n".join(textwrap.wrap(intro, LIST_WIDTH)))
+    width = max((len(f) for f in defaults), default=0)
+    target = max((len(n) for n, _ in defaults.values()), default=0)
+    for family, (name, why) in sorted(defaults.items()):
+        head = f"  {family:<{width}} → {name:<{target}}  {available.get(name, '?'):<3}  "
+        lines = textwrap.wrap(why, LIST_WIDTH - len(head)) or [""]
+        print(head + lines[0])
+        for more in lines[1:]:
+            print(" " * len(head) + more)
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -425,6 +454,8 @@ def cmd_weights(args: argparse.Namespace) -> int:
         spec, status = install(args.file, args.as_label)
         print(f"installed {spec.label} at {spec.path}: {status}")
         return 0
+    if args.weights_cmd == "fetch":
+        return _fetch_weights(args)
     rows = []
     all_ok = True
     for s in specs():
@@ -433,6 +464,33 @@ def cmd_weights(args: argparse.Namespace) -> int:
         rows.append([s.label, s.codecs, str(s.path), status])
     print(tabulate(rows, headers=["weights", "codecs", "expected at", "status"], tablefmt="github"))
     return 0 if all_ok or not args.strict else 1
+
+
+def _fetch_weights(args: argparse.Namespace) -> int:
+    """``bench weights fetch NAME``: every file NAME needs, each placed or refused on its own."""
+    from audiocodecs.weights import select
+    from bench.data.download import DownloadError, NetworkError, fetch_weights, mirror_url
+
+    failed = 0
+    for spec in select(args.name):
+        url = mirror_url(args.mirror, spec.url) if args.mirror else None
+        try:
+            status = fetch_weights(spec, url, progress=not args.no_progress)
+        except NetworkError as exc:
+            failed += 1
+            print(f"error: {spec.label}: {exc} — offline, fetch that URL on another machine and "
+                  "run `python -m bench weights install FILE`", file=sys.stderr)  # fmt: skip
+            continue
+        except DownloadError as exc:
+            failed += 1
+            print(f"error: {spec.label}: {exc}", file=sys.stderr)
+            continue
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: the bytes so far are kept beside {spec.path} (.part); rerun "
+                  "the same command to resume", file=sys.stderr)  # fmt: skip
+            return 130
+        print(f"{spec.label}: {spec.path}: {status}")
+    return 1 if failed else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -660,7 +718,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(func=cmd_selftest)
 
     w = sub.add_parser(
-        "weights", help="list pretrained weight files (place, URL, checksum) or install one"
+        "weights",
+        help="list pretrained weight files (place, URL, checksum), fetch one or install one",
     )
     w.add_argument("--strict", action="store_true", help="exit 1 if any file is absent or bad")
     wsub = w.add_subparsers(dest="weights_cmd")
@@ -669,6 +728,24 @@ def build_parser() -> argparse.ArgumentParser:
     wi.add_argument(
         "--as", dest="as_label", help="which weight file it is (default: by checksum or name)"
     )
+    wf = wsub.add_parser(
+        "fetch",
+        help="download weight files from their recorded URL (needs internet), verify the "
+        "published checksum and place them where the codec looks; resumes an interrupted "
+        "download",
+    )
+    wf.add_argument(
+        "name",
+        help="a weight file (`python -m bench weights` lists them: dac_16khz, encodec_24khz, "
+        "lyra …) or a codec or family name (dac, encodec_24khz@3kbps): the files it loads",
+    )
+    wf.add_argument(
+        "--mirror",
+        metavar="BASE_URL",
+        help="fetch the same file names from this base URL instead of the recorded one (a local "
+        "mirror); the published checksum is still checked",
+    )
+    wf.add_argument("--no-progress", action="store_true", help="no progress bar")
     w.set_defaults(func=cmd_weights)
 
     rp = sub.add_parser("report", help="static HTML report: sortable tables, plots, listening")

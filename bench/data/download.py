@@ -1,9 +1,15 @@
-"""Download, verify and safely extract LibriSpeech test-clean.
+"""The project's one downloader, and its two users: LibriSpeech test-clean and weight files.
+
+:func:`download_file` streams a URL into a ``.part`` file with a progress bar, resumes a dropped
+or interrupted transfer with an HTTP ``Range`` request (restarting from byte 0 where the server
+will not resume), checks the published checksum and only then renames the file into place.
 
 ``python -m bench data download --dest DIR`` calls :func:`download_librispeech_test_clean`. The
 archive is checked against the MD5 that OpenSLR publishes for it (see
 ``bench/data/manifests/README.md`` for where the pinned value comes from) before anything is
 extracted, and extraction refuses any member that would land outside ``dest``.
+``python -m bench weights fetch NAME`` calls :func:`fetch_weights` (the places, URLs and
+published checksums are :mod:`audiocodecs.weights`'s).
 
 ``url`` may also be a ``file://`` URL or a plain local path, so an archive fetched by other means
 (or a test fixture) goes through the same checks without a network.
@@ -12,16 +18,22 @@ extracted, and extraction refuses any member that would land outside ``dest``.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
+import re
 import shutil
 import tarfile
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from bench.data import DatasetError
+
+if TYPE_CHECKING:
+    from audiocodecs.weights import WeightSpec
 
 OFFICIAL_URL = "https://www.openslr.org/resources/12/test-clean.tar.gz"
 #: MD5 of the official ``test-clean.tar.gz`` (OpenSLR resource 12).
@@ -33,12 +45,20 @@ ARCHIVE_NAME = "test-clean.tar.gz"
 SUBDIR = Path("LibriSpeech") / "test-clean"
 CHUNK = 1 << 20
 TIMEOUT_S = 60.0
+#: Dropped connections resumed in a row within one call (each after bytes arrived) before giving
+#: up; the ``.part`` file is kept, so running the command again resumes further.
+RESUME_ATTEMPTS = 5
 
 
 class DownloadError(DatasetError):
     """Downloading, verifying or extracting the archive failed; the message is one line.
 
     A :class:`bench.data.DatasetError` (so the CLI reports it as ``error: …``, exit 2)."""
+
+
+class NetworkError(DownloadError):
+    """The server could not be reached or answered with an error: fetching the same URL by
+    other means (another machine) is the way round it."""
 
 
 def download_librispeech_test_clean(
@@ -77,7 +97,8 @@ def download_librispeech_test_clean(
     else:
         archive = dest / ARCHIVE_NAME
         if not (archive.is_file() and md5 is not None and _md5_of_file(archive) == md5.lower()):
-            _download(url, archive, md5, progress)
+            size = OFFICIAL_SIZE if url == OFFICIAL_URL else None
+            download_file(url, archive, Expected("md5", md5) if md5 else None, progress, size)
     _safe_extract(archive, dest)
     out = dest / SUBDIR
     if not out.is_dir():
@@ -99,11 +120,7 @@ def _local_path(url: str) -> Path | None:
 
 def _md5_of_file(path: Path) -> str:
     """MD5 (hex) of a file, read in chunks."""
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "md5")
 
 
 def _check_md5(path: Path, got: str, expected: str) -> None:
@@ -114,63 +131,223 @@ def _check_md5(path: Path, got: str, expected: str) -> None:
         )
 
 
-def _progress_bar(total: int | None, enabled: bool, desc: str) -> Any:
-    """A ``tqdm`` byte counter, or ``None`` when disabled or ``tqdm`` is not installed."""
+def _progress_bar(total: int | None, enabled: bool, desc: str, initial: int = 0) -> Any:
+    """A ``tqdm`` byte counter (on stderr), or ``None`` when disabled or ``tqdm`` is absent."""
     if not enabled:
         return None
     try:
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc)
+    return tqdm(
+        total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, desc=desc
+    )
 
 
-def _download(url: str, target: Path, md5: str | None, progress: bool) -> None:
-    """Stream ``url`` to ``target`` (via a ``.part`` file), hashing on the way."""
+@dataclass(frozen=True)
+class Expected:
+    """A published checksum a download must match before it is placed.
+
+    Attributes:
+        algorithm: a :mod:`hashlib` name (``"md5"``, ``"sha256"``).
+        hexdigest: the published digest, or its leading digits when ``prefix``.
+        prefix: only leading digits are published (EnCodec names its files by 8 of them).
+    """
+
+    algorithm: str
+    hexdigest: str
+    prefix: bool = False
+
+    def matches(self, got: str) -> bool:
+        want = self.hexdigest.lower()
+        return got.startswith(want) if self.prefix else got == want
+
+    def describe(self) -> str:
+        return f"{self.algorithm} {self.hexdigest.lower()}{'…' if self.prefix else ''}"
+
+
+class _Dropped(Exception):
+    """The transfer stopped before the whole file arrived; ``progressed``: bytes arrived first
+    (so the server is reachable and resuming is worth a try)."""
+
+    def __init__(self, reason: str, progressed: bool) -> None:
+        super().__init__(reason)
+        self.progressed = progressed
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    """Hex digest of a file, read in chunks."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download_file(
+    url: str,
+    target: Path,
+    expected: Expected | None = None,
+    progress: bool = True,
+    size_hint: int | None = None,
+    timeout: float = TIMEOUT_S,
+) -> str:
+    """Download ``url`` to ``target``, all or nothing; returns the file's hex digest.
+
+    The bytes go to ``target`` + ``.part`` beside it; only a complete file that matches
+    ``expected`` is renamed onto ``target`` (``os.replace``: readers see the old file or the
+    new one, never half of one). A dropped connection is resumed with an HTTP ``Range`` request,
+    up to :data:`RESUME_ATTEMPTS` times in a row; a part left by an interrupted earlier call is
+    resumed the same way; a server that ignores ``Range`` (200) or refuses it (416) makes the
+    download restart from byte 0. A wrong checksum or a 4xx answer removes the ``.part``; a
+    transfer cut off after bytes arrived keeps it, to resume (an empty one is removed). A part
+    that already holds the whole, matching file is placed without a request.
+
+    Args:
+        url: ``http(s)://`` URL.
+        target: final path (its folder is created).
+        expected: the published checksum; ``None`` accepts any complete file (the digest
+            returned is then SHA-256, for the record).
+        progress: a ``tqdm`` progress bar on stderr.
+        size_hint: total size in bytes for the progress bar when the server sends none.
+        timeout: seconds without data before a connection counts as dropped.
+
+    Raises:
+        DownloadError: one line naming the URL — unreachable, HTTP error, dropped too often,
+            checksum mismatch, or the target's folder cannot be written.
+    """
+    target = Path(target)
     part = target.with_name(target.name + ".part")
-    h = hashlib.md5()
-    bar = None
     try:
-        req = urllib.request.Request(url, headers={"User-Agent": "taae-codec-bench"})
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp, open(part, "wb") as out:
-            length = resp.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            if total is None and url == OFFICIAL_URL:
-                total = OFFICIAL_SIZE
-            bar = _progress_bar(total, progress, target.name)
-            _copy_stream(resp, out, h, bar)
-    except urllib.error.HTTPError as exc:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot create {target.parent}: {exc.strerror or exc}") from None
+    drops = 0
+    done = (
+        part.is_file()
+        and expected is not None
+        and expected.matches(file_digest(part, expected.algorithm))
+    )  # an earlier call got every byte but stopped before the rename
+    while not done:
+        try:
+            _transfer(url, part, progress, size_hint, timeout, target.name)
+            done = True
+        except _Dropped as exc:
+            drops += 1
+            if exc.progressed and drops <= RESUME_ATTEMPTS:
+                continue  # the server answered a moment ago: resume from the part at once
+            kept = part.stat().st_size if part.is_file() else 0
+            if not kept:
+                part.unlink(missing_ok=True)
+            tail = f" ({kept:,} bytes kept in {part}; rerun to resume)" if kept else ""
+            raise NetworkError(f"network failure downloading {url}: {exc}{tail}") from None
+    algorithm = expected.algorithm if expected else "sha256"
+    got = file_digest(part, algorithm)
+    if expected is not None and not expected.matches(got):
         part.unlink(missing_ok=True)
         raise DownloadError(
-            f"network failure downloading {url}: HTTP {exc.code} {exc.reason}"
-        ) from None
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        part.unlink(missing_ok=True)
-        reason = getattr(exc, "reason", None) or exc
-        raise DownloadError(f"network failure downloading {url}: {reason}") from None
-    finally:
-        if bar is not None:
-            bar.close()
-    got = h.hexdigest()
-    if md5 is not None and got != md5.lower():
-        part.unlink(missing_ok=True)
-        raise DownloadError(
-            f"checksum mismatch for {url}: expected md5 {md5.lower()}, got {got} "
-            "(corrupt or different file; download removed)"
+            f"checksum mismatch for {url}: expected {expected.describe()}, got {got} "
+            "(corrupt or different file; download removed, nothing placed)"
         )
     os.replace(part, target)
+    return got
 
 
-def _copy_stream(src: BinaryIO, dst: BinaryIO, h: Any, bar: Any) -> None:
-    """Copy ``src`` to ``dst`` in chunks, feeding the hash ``h`` and the progress ``bar``."""
-    while True:
-        block = src.read(CHUNK)
-        if not block:
-            return
-        dst.write(block)
-        h.update(block)
-        if bar is not None:
-            bar.update(len(block))
+def _transfer(
+    url: str, part: Path, progress: bool, size_hint: int | None, timeout: float, desc: str
+) -> None:
+    """One HTTP request: append to ``part`` from its current size (``Range``), or rewrite it
+    from byte 0 when the server sends the whole file. Raises :class:`_Dropped` when the
+    transfer stops early, :class:`DownloadError` for answers that retrying cannot fix."""
+    offset = part.stat().st_size if part.is_file() else 0
+    headers = {"User-Agent": "taae-codec-bench"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        resp = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:  # the part is no prefix of this file: start over
+            part.unlink(missing_ok=True)
+            raise _Dropped("the server refused to resume (HTTP 416)", progressed=True) from None
+        if 400 <= exc.code < 500:  # gone or forbidden: a partial copy of it is worth nothing
+            part.unlink(missing_ok=True)
+        raise NetworkError(
+            f"network failure downloading {url}: HTTP {exc.code} {exc.reason}"
+        ) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        raise _Dropped(str(getattr(exc, "reason", None) or exc), progressed=False) from None
+    with resp:
+        length = resp.headers.get("Content-Length")
+        length_n = int(length) if length and length.isdigit() else None
+        if offset and resp.status == 206:
+            start, total = _content_range(resp.headers.get("Content-Range", ""))
+            if start != offset:  # not the bytes asked for: start over rather than splice
+                part.unlink(missing_ok=True)
+                raise _Dropped("the server resumed at the wrong offset", progressed=True)
+            if total is None and length_n is not None:
+                total = offset + length_n
+            mode = "ab"
+        else:  # a whole file (also the answer of a server that ignores Range)
+            offset, total, mode = 0, length_n or size_hint, "wb"
+        bar = _progress_bar(total, progress, desc, initial=offset)
+        received = 0
+        try:
+            with open(part, mode) as out:
+                while True:
+                    try:
+                        block = resp.read(CHUNK)
+                    except (OSError, http.client.HTTPException) as exc:
+                        raise _Dropped(
+                            f"connection lost after {offset + received:,} bytes "
+                            f"({type(exc).__name__})",
+                            progressed=received > 0,
+                        ) from None
+                    if not block:
+                        break
+                    out.write(block)
+                    received += len(block)
+                    if bar is not None:
+                        bar.update(len(block))
+                out.flush()
+                os.fsync(out.fileno())  # what is kept for resuming is on disk
+        finally:
+            if bar is not None:
+                bar.close()
+    if total is not None and offset + received < total:
+        raise _Dropped(
+            f"connection closed after {offset + received:,} of {total:,} bytes",
+            progressed=received > 0,
+        )
+
+
+def _content_range(value: str) -> tuple[int | None, int | None]:
+    """(first byte, total size) of a ``Content-Range: bytes FIRST-LAST/TOTAL`` header."""
+    m = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", value)
+    if not m:
+        return None, None
+    return int(m.group(1)), (int(m.group(2)) if m.group(2) != "*" else None)
+
+
+def mirror_url(base: str, url: str) -> str:
+    """``url``'s file name under the base URL ``base`` (``--mirror``)."""
+    return f"{base.rstrip('/')}/{PurePosixPath(urllib.parse.urlparse(url).path).name}"
+
+
+def fetch_weights(spec: WeightSpec, url: str | None = None, progress: bool = True) -> str:
+    """Put ``spec``'s pretrained file where its adapter looks, downloaded from its recorded URL
+    (or ``url``, e.g. a mirror) and checked against its published checksum; a present file that
+    checks out is kept. Returns the status line; :class:`DownloadError` when it fails."""
+    ok, status = spec.check()
+    if ok:
+        return f"already in place: {status}"
+    if spec.sha256:
+        expected: Expected | None = Expected("sha256", spec.sha256)
+    elif spec.sha256_prefix:
+        expected = Expected("sha256", spec.sha256_prefix, prefix=True)
+    else:
+        expected = None  # the publisher states none: the SHA-256 is reported and recorded
+    download_file(url or spec.url, spec.path, expected, progress)
+    return spec.check()[1]
 
 
 def _check_member(member: tarfile.TarInfo, root: Path) -> None:
