@@ -229,9 +229,28 @@ def seeds_paired_test(
     }
 
 
-def tost(
-    d: list[float] | np.ndarray, margin: float, seed: int = BOOTSTRAP_SEED
-) -> dict[str, Any]:
+def holm(pvalues: list[float | None], alpha: float = ALPHA) -> list[bool]:
+    """Holm–Bonferroni rejections at ``alpha`` over one family of tests (``None`` p-values are
+    never rejected): the k-th smallest p is held to ``alpha / (m − k + 1)`` until one fails."""
+    order = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    reject = [False] * len(pvalues)
+    for rank, (p, i) in enumerate(order):
+        if p > alpha / (len(order) - rank):
+            break
+        reject[i] = True
+    return reject
+
+
+def seeds_needed(k: int, alpha: float = ALPHA) -> int:
+    """Fewest seeds S whose exact two-sided seed-level floor 2 / 2^S survives Holm over ``k``
+    tests (the first Holm step: ``2 / 2^S ≤ alpha / k``)."""
+    s = 1
+    while 2.0 / 2**s > alpha / k:
+        s += 1
+    return s
+
+
+def tost(d: list[float] | np.ndarray, margin: float, seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
     """Equivalence of paired differences ``d`` within ``±margin``: two one-sided sign-flip tests.
 
     H0 is ``|mean(d)| ≥ margin``. The lower test asks whether ``mean(d) > −margin`` (sign-flip

@@ -14,7 +14,7 @@ One command reproduces the study (DESIGN.md §1, issue "Run both ablations"):
    its own journals), so rerunning the command only fills gaps.
 3. **Quantization gap**: for every run, Mel distance and STOI of the quantized decode versus the
    decode of the bounded, unquantized latent on the same utterances (``RESULTS/gaps.json``).
-4. **Report**: :mod:`taae.ablation_report` writes ``RESULTS/ABLATION.md`` and its plots.
+4. **Report**: :mod:`taae.study` writes ``RESULTS/ABLATION.md`` and its plots.
 
 Training jobs run as subprocesses (``--jobs`` at a time, ``--threads`` torch threads each), each
 logging to ``RUNS/seed<S>/<preset>.out``. On GPUs run the same command with ``--device cuda`` (one
@@ -394,7 +394,7 @@ def ablate(
             f"{results_root / 'study.json'} not found: run the other stages first"
         )
     if "report" in stages:
-        from taae.ablation_report import write_report
+        from taae.study import write_report
 
         path = write_report(results_root, runs_root)
         print(f"wrote {path}")

@@ -93,7 +93,7 @@ def test_micro_study_end_to_end_then_rerun_skips_everything(
     # reported as exactly that one changed verdict.
     import shutil
 
-    from taae.ablation_report import operating_points_section
+    from taae.study.report import operating_points_section
 
     other = tmp_path / "other"
     shutil.copytree(results, other)
@@ -135,7 +135,7 @@ def _row(metric: str, seed_diffs: list[float], variant_better: bool) -> dict:
 
 
 def test_seeds_needed_is_the_first_count_whose_floor_survives_holm() -> None:
-    from taae.ablation_report import seeds_needed
+    from bench.stats import seeds_needed
 
     assert seeds_needed(1) == 6  # 2/2^6 = 0.031 ≤ 0.05 < 2/2^5
     assert seeds_needed(4) == 8  # 2/2^8 = 0.0078 ≤ 0.0125 < 2/2^7
@@ -143,7 +143,7 @@ def test_seeds_needed_is_the_first_count_whose_floor_survives_holm() -> None:
 
 
 def test_claim_verdict_needs_holm_over_seeds_and_names_unanimous_metrics() -> None:
-    from taae.ablation_report import claim_verdict
+    from taae.study.claims import claim_verdict
 
     # Six seeds, all agreeing: p = 0.031 per metric, below α but not below α / 4 after Holm.
     six = [_row(m, [0.1 * (i + 1) for i in range(6)], False) for m in ("mel", "stft", "stoi")]
@@ -162,7 +162,7 @@ def test_claim_verdict_needs_holm_over_seeds_and_names_unanimous_metrics() -> No
 
 
 def test_wer_is_tested_on_error_counts_and_summarised_as_corpus_rate() -> None:
-    from taae.ablation_report import pooled, seed_means
+    from taae.study.data import pooled, seed_means
 
     def result(wers: list[float], words: list[int]) -> dict:
         utts = [
