@@ -173,6 +173,8 @@ METRIC_MODULES: tuple[str, ...] = (
     "bench.metrics.wer",
     "bench.metrics.spk_sim",
     "bench.metrics.distillmos",
+    "bench.metrics.mosnet",
+    "bench.metrics.visqol",
 )
 
 
