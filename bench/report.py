@@ -85,6 +85,10 @@ document.querySelectorAll('div.listen').forEach(function(box){
   });
 });
 """
+#: The pair the listening picker opens on where a dataset has both: the comparison the board is
+#: about — the project's shipped FSQ model against Codec 2 700C at about the same rate (613 vs
+#: 705 payload bps). ``bench report --pair A,B`` picks another; any two stay selectable.
+DEFAULT_PAIR = ("taae_fsq", "codec2@700")
 ATTRIBUTION = (
     "Audio: LibriSpeech test-clean (CC BY 4.0, Panayotov et al. 2015, from LibriVox "
     "recordings); the embedded default set per bench/data/default/ATTRIBUTION.md. Models: Lyra v2 "
@@ -261,13 +265,28 @@ def _clip_cell(label: str, clip: tuple[str, str] | None, uid: str, side: str = "
     )
 
 
-def examples_html(clips: dict[str, dict[str, tuple[str, str]]], codecs: list[str]) -> str:
-    """Listening rows with an A/B picker: two ``<select>`` (A, B; default the first two codecs
-    of ``codecs`` that have clips, identity paths last) above a table whose rows show the
-    utterance's reference and the A and B codecs' players and spectrograms. Each row carries
-    every codec's clip names (``data-clips``, JSON) so the inline JS swaps A or B in every row
-    without any network; only the displayed players have a source, so the page loads 3 clips'
-    metadata per row, not all."""
+def opening_pair(names: list[str], pair: tuple[str, str] | None = None) -> tuple[str, str]:
+    """The two codecs the A/B picker opens on: ``pair`` where ``names`` holds them (one of them
+    where it holds one, the other side then taken by the rule below), else the first two of
+    ``names`` that change the audio (the identity paths only repeat the reference column)."""
+    lossy = [n for n in names if not n.startswith("passthrough")] or names
+    wanted = [n for n in pair or () if n in names]
+    rest = [n for n in lossy if n not in wanted] + [n for n in names if n not in wanted]
+    chosen = (wanted + rest)[:2]
+    return chosen[0], chosen[1] if len(chosen) > 1 else names[0]
+
+
+def examples_html(
+    clips: dict[str, dict[str, tuple[str, str]]],
+    codecs: list[str],
+    pair: tuple[str, str] | None = None,
+) -> str:
+    """Listening rows with an A/B picker: two ``<select>`` (A, B; opening on ``pair`` where the
+    rows have both, see :func:`opening_pair`) above a table whose rows show the utterance's
+    reference and the A and B codecs' players and spectrograms. Each row carries every codec's
+    clip names (``data-clips``, JSON) so the inline JS swaps A or B in every row without any
+    network; only the displayed players have a source, so the page loads 3 clips' metadata per
+    row, not all."""
     names = [c for c in codecs if any(c in v for v in clips.values())]
     if not names:  # nothing decoded: the reference alone
         rows = "".join(
@@ -276,10 +295,8 @@ def examples_html(clips: dict[str, dict[str, tuple[str, str]]], codecs: list[str
         )
         head = "<th>utterance</th><th>reference</th>"
         return f'<table class="ex"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-    # Defaults: the first two codecs that change the audio (the identity paths only repeat the
-    # reference column); any codec stays selectable.
-    lossy = [n for n in names if not n.startswith("passthrough")] or names
-    pick = {"a": lossy[0], "b": lossy[1] if len(lossy) > 1 else names[0]}
+    first, second = opening_pair(names, pair)
+    pick = {"a": first, "b": second}
     selects = []
     for side, default in pick.items():
         options = "".join(
@@ -420,6 +437,22 @@ def ablation_page(folder: Path, out: Path, examples: int, device: str, foot: str
     return page_path
 
 
+def _resolved(pair: tuple[str, str] | None) -> tuple[str, str] | None:
+    """``pair`` with each name as the registry resolves it (``codec2`` → ``codec2@700``); a name
+    the registry does not know (a scored folder's) is kept as written."""
+    if pair is None:
+        return None
+    from audiocodecs.registry import resolve
+
+    def one(name: str) -> str:
+        try:
+            return resolve(name)
+        except KeyError:
+            return name
+
+    return one(pair[0]), one(pair[1])
+
+
 def write_report(
     results_dir: Path,
     out: Path,
@@ -427,8 +460,11 @@ def write_report(
     codecs: list[str] | None = None,
     examples: int = 4,
     device: str = "cpu",
+    pair: tuple[str, str] | None = DEFAULT_PAIR,
 ) -> Path:
-    """Write the site into ``out`` (replaced); returns the index page."""
+    """Write the site into ``out`` (replaced); returns the index page. ``pair``: the two codecs
+    the listening picker opens on wherever a dataset has them (registry names; a family name
+    such as ``codec2`` means its default entry)."""
     results = load_visible(results_dir)
     by_ds: dict[str, list[dict[str, Any]]] = {}
     for r in results:
@@ -473,7 +509,7 @@ def write_report(
                 "<h3>Listening examples</h3><p>Re-decoded with the same roundtrip the metrics "
                 "scored (deterministic codecs), stored as 16-bit FLAC; log-mel spectrograms "
                 "below each player.</p>",
-                examples_html(clips, names),
+                examples_html(clips, names, _resolved(pair)),
             ]
     studies = ablation_folders(results_dir)
     if studies:

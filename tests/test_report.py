@@ -1,6 +1,7 @@
 """`bench report`: the site's table, plots and listening clips come from the result files and the
-scored roundtrip; media names never collide; a real (headless Chromium) browser renders, sorts,
-switches the A/B listening columns and loads every displayed clip."""
+scored roundtrip; media names never collide; the A/B picker opens on the pair the board is about;
+a real (headless Chromium) browser renders, sorts, switches the A/B listening columns and loads
+every displayed clip."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from bench.cli import main
-from bench.report import media_stem
+from bench.cli import build_parser, main
+from bench.report import DEFAULT_PAIR, examples_html, media_stem, opening_pair
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / ".pytest_artifacts"
-CODECS = ("passthrough", "opus@6kbps", "opus@12kbps")  # 3, so A/B can pick one not shown first
+# the default pair plus two others, so A/B can pick one not shown first
+CODECS = ("passthrough", "opus@6kbps", "codec2@700", "taae_fsq")
 SHOWN = 3  # players per listening row: the reference, A and B
 
 
@@ -65,6 +67,55 @@ def test_the_site_has_the_table_plot_and_every_clip(site: Path) -> None:
     for side in "ab":
         assert len(re.findall(rf'<select class="ab-pick" data-side="{side}"', page)) == 1
     assert "LibriSpeech" in page and "commit" in page
+
+
+def _selected(page: str) -> dict[str, str]:
+    """The option each A/B ``<select>`` of ``page`` renders as selected."""
+    out = {}
+    for side in "ab":
+        select = page.split(f'data-side="{side}"')[1].split("</select>")[0]
+        out[side] = html.unescape(re.search(r'<option value="([^"]+)" selected>', select)[1])
+    return out
+
+
+def test_the_picker_opens_on_the_pair_the_board_is_about(site: Path) -> None:
+    assert DEFAULT_PAIR == ("taae_fsq", "codec2@700")
+    page = (site / "index.html").read_text()
+    assert _selected(page) == {"a": "taae_fsq", "b": "codec2@700"}
+    head = page.split('<table class="ex">')[1].split("</thead>")[0]
+    assert "A: taae_fsq" in head and "B: codec2@700" in head
+
+
+def _clips(names: list[str]) -> dict[str, dict[str, tuple[str, str]]]:
+    row = {n: (f"{n}.flac", f"{n}.png") for n in ["reference", *names]}
+    return {"u1": row}
+
+
+@pytest.mark.parametrize(
+    "names, pair, opened",
+    [
+        (["passthrough", "codec2@700", "opus@6kbps", "taae_fsq"], DEFAULT_PAIR, DEFAULT_PAIR),
+        (["passthrough", "opus@6kbps", "opus@12kbps"], ("opus@12kbps", "passthrough"),
+         ("opus@12kbps", "passthrough")),  # any pair asked for, identity paths too
+        (["passthrough", "opus@6kbps", "opus@12kbps"], DEFAULT_PAIR,
+         ("opus@6kbps", "opus@12kbps")),  # neither here: the first two lossy codecs
+        (["passthrough", "codec2@700", "opus@6kbps"], DEFAULT_PAIR,
+         ("codec2@700", "opus@6kbps")),  # one of them here: it, then the first lossy other
+        (["passthrough", "opus@6kbps"], None, ("opus@6kbps", "passthrough")),
+    ],
+)  # fmt: skip
+def test_the_opening_pair_and_its_fallbacks(
+    names: list[str], pair: tuple[str, str] | None, opened: tuple[str, str]
+) -> None:
+    assert opening_pair(names, pair) == opened
+    assert _selected(examples_html(_clips(names), names, pair)) == dict(zip("ab", opened))
+
+
+def test_the_pair_flag_is_documented_and_checked(tmp_path: Path) -> None:
+    report = build_parser()._subparsers._group_actions[0].choices["report"]  # type: ignore[union-attr]
+    assert ",".join(DEFAULT_PAIR) in report.format_help().replace("\n", "").replace(" ", "")
+    for bad in ("taae_fsq", "taae_fsq,taae_fsq", "a,b,c"):
+        assert main(["report", "--results", str(tmp_path), "--pair", bad]) == 2
 
 
 def _old_stem(label: str) -> str:
@@ -191,9 +242,13 @@ def test_a_real_browser_renders_sorts_switches_and_loads_every_clip(site: Path) 
                 assert png.endswith(f"-{stem}.png"), png
 
         before = {s: p.first_selected_option.get_attribute("value") for s, p in pick.items()}
-        assert before["a"] != before["b"] and set(before.values()) < set(CODECS)
+        assert before == {"a": "taae_fsq", "b": "codec2@700"}  # the page's own comparison
         for side, codec in before.items():
             assert_shows(side, codec)
+        ARTIFACTS.mkdir(exist_ok=True)
+        drv.execute_script("arguments[0].scrollIntoView()", box)
+        drv.save_screenshot(str(ARTIFACTS / "report.png"))  # as the page opens
+        drv.execute_script("window.scrollTo(0, 0)")
         chosen = {"a": next(c for c in CODECS if c not in before.values()), "b": before["a"]}
         for side, codec in chosen.items():
             pick[side].select_by_value(codec)
@@ -215,8 +270,7 @@ def test_a_real_browser_renders_sorts_switches_and_loads_every_clip(site: Path) 
         assert states and all(s[1] >= 1 and s[2] > 0 and s[3] is None for s in states), states
         severe = [e for e in drv.get_log("browser") if e["level"] == "SEVERE"]
         assert not severe, severe
-        ARTIFACTS.mkdir(exist_ok=True)
-        drv.save_screenshot(str(ARTIFACTS / "report.png"))
+        drv.save_screenshot(str(ARTIFACTS / "report_switched.png"))
     finally:
         drv.quit()
 
