@@ -273,9 +273,12 @@ def unavailable_reason(entry: CodecEntry) -> str | None:
     reason = entry.availability()
     if reason is None:
         return None
-    from audiocodecs.weights import specs_for
+    try:
+        from audiocodecs.weights import specs_for
 
-    absent = [s.label for s in specs_for(entry.name) if not s.path.is_file()]
+        absent = [s.label for s in specs_for(entry.name) if not s.path.is_file()]
+    except ImportError:  # a family module absent from a partial checkout: no hint, same reason
+        absent = []
     if absent:
         labels = " ".join(dict.fromkeys(label.split("/")[0] for label in absent))
         reason += f"; with internet, `python -m bench weights fetch {labels}` downloads it"
