@@ -16,11 +16,13 @@ share a file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -347,94 +349,47 @@ def page(title: str, body: str, footer: str) -> str:
     )
 
 
-def ablation_folders(results_dir: Path) -> list[Path]:
-    """``results/ablation*`` folders holding a generated ``ABLATION.md`` and its ``study.json``."""
-    return sorted(
-        p
-        for p in results_dir.glob("ablation*")
-        if (p / "ABLATION.md").is_file() and (p / "study.json").is_file()
-    )
+#: Entry-point group by which an installed package adds pages to the report (pytest's ``pytest11``
+#: shape): each entry point names a callable ``provider(ctx: ReportContext) -> list[ReportSection]``
+#: that writes its pages under ``ctx.out`` and returns the index sections linking to them. The
+#: project's own ``taae`` contributes its ablation studies this way; ``bench`` never imports it.
+PAGES_GROUP = "bench.report_pages"
 
 
-def _ablation_listening(
-    folder: Path, study: dict[str, Any], sub: Path, examples: int, device: str
-) -> str:
-    """Listening rows of an ablation study: each variant's lowest-seed checkpoint (from the
-    study's runs folder, else the shipped ``checkpoints/``) on ``examples`` utterances of its
-    main evaluation set, through the same registry roundtrip its result files scored."""
-    import os
+@dataclasses.dataclass(frozen=True)
+class ReportContext:
+    """What a page provider gets: where the result files are, where the site goes, and the
+    report's settings (listening examples per page, decode device, the shared page footer)."""
 
-    from bench.results import REPO_ROOT
-    from taae.codec import CHECKPOINT_ENV, _entries, ablation_codec_name, ablation_preset
-
-    seed = min(study["seeds"])
-    variants = list(study["codecs"])
-    presets = {v: ablation_preset(v, study["bps"], study["scale"]) for v in variants}
-    names = {v: ablation_codec_name(v, study["bps"], study["scale"]) for v in variants}
-    entries = _entries()
-    if any(entries.get(names[v], ("",))[0] != presets[v] for v in variants):
-        return (
-            "<p>No listening rows: the registry no longer maps these variants to their presets.</p>"
-        )
-    root = REPO_ROOT / study["runs_root"] / f"seed{seed}" / "checkpoints"
-    if not all((root / p).is_dir() for p in presets.values()):
-        root = REPO_ROOT / "checkpoints"  # the shipped lowest-seed weights (`taae ablate --ship`)
-    missing = [p for p in presets.values() if not (root / p).is_dir()]
-    if missing:
-        return (
-            f"<p>No listening rows: seed-{seed} checkpoints not found ({', '.join(missing)}).</p>"
-        )
-    by_slug: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted((folder / f"seed{seed}").glob("*/*.json")):
-        res = json.loads(path.read_text())
-        by_slug.setdefault(res["dataset"]["slug"], []).append(res)
-    slug = next((s for s in ("librispeech-test-clean-122", "default") if s in by_slug), None)
-    if slug is None:
-        return "<p>No listening rows: no result files on a dataset present here.</p>"
-    ids = example_ids(by_slug[slug], examples)
-    labels = {f"{v} (seed {seed})": names[v] for v in variants}
-    saved = os.environ.get(CHECKPOINT_ENV)
-    os.environ[CHECKPOINT_ENV] = str(root)
-    try:
-        clips = decode_examples(by_slug[slug][0]["dataset"], ids, sub, device, labels)
-    finally:
-        if saved is None:
-            os.environ.pop(CHECKPOINT_ENV, None)
-        else:
-            os.environ[CHECKPOINT_ENV] = saved
-    return (
-        f"<h2>Listening examples ({html.escape(slug)}, seed {seed})</h2><p>Each variant's "
-        f"seed-{seed} checkpoint, re-decoded through the registry roundtrip its result files "
-        "scored, stored as 16-bit FLAC, with log-mel spectrograms.</p>"
-        + examples_html(clips, list(labels))
-    )
+    results_dir: Path
+    out: Path
+    examples: int
+    device: str
+    footer: str
 
 
-def ablation_page(folder: Path, out: Path, examples: int, device: str, foot: str) -> Path:
-    """``out/<folder name>/index.html``: the study's ``ABLATION.md`` (tables sortable, plots,
-    verdicts, training curves) plus listening rows per variant."""
-    from markdown_it import MarkdownIt
+@dataclasses.dataclass(frozen=True)
+class ReportSection:
+    """One section of the index: a heading and its ``(href, label)`` links (relative to ``out``)."""
 
-    study = json.loads((folder / "study.json").read_text())
-    sub = out / folder.name
-    sub.mkdir(parents=True)
-    if (folder / "plots").is_dir():
-        shutil.copytree(folder / "plots", sub / "plots")
-    text = (folder / "ABLATION.md").read_text()
-    title = text.splitlines()[0].lstrip("# ").strip()
-    body = MarkdownIt("commonmark").enable("table").render(text.split("\n", 1)[1])
-    body = body.replace("<table>", '<table class="sortable">')
-    listen = _ablation_listening(folder, study, sub, examples, device) if examples > 0 else ""
-    page_path = sub / "index.html"
-    atomic_write_text(
-        page_path,
-        page(
-            f"{title} — {study['scale']} {study['bps']} bps, {study['steps']} steps",
-            '<p><a href="../index.html">← leaderboard</a></p>' + listen + body,
-            foot,
-        ),
-    )
-    return page_path
+    heading: str
+    links: list[tuple[str, str]]
+
+
+def page_providers() -> list[tuple[str, Callable[[ReportContext], list[ReportSection]]]]:
+    """The installed ``bench.report_pages`` entry points, by name, loaded. One that fails to load
+    is reported on stderr in one line and left out: a broken plugin never blanks the report."""
+    import sys
+    from importlib.metadata import entry_points
+
+    out = []
+    for ep in sorted(entry_points(group=PAGES_GROUP), key=lambda e: e.name):
+        try:
+            out.append((ep.name, ep.load()))
+        except Exception as exc:  # noqa: BLE001 - any import error of a third-party plugin
+            print(f"warning: report pages {ep.name!r} ({ep.value}) not loaded: {exc}",
+                  file=sys.stderr)  # fmt: skip
+    return out
 
 
 def _resolved(pair: tuple[str, str] | None) -> tuple[str, str] | None:
@@ -511,15 +466,12 @@ def write_report(
                 "below each player.</p>",
                 examples_html(clips, names, _resolved(pair)),
             ]
-    studies = ablation_folders(results_dir)
-    if studies:
-        links = []
-        for folder in studies:
-            ablation_page(folder, out, examples, device, foot)
-            links.append(
-                f'<li><a href="{folder.name}/index.html">{html.escape(folder.name)}</a></li>'
-            )
-        parts += ["<h2>Ablation studies</h2><ul>", *links, "</ul>"]
+    ctx = ReportContext(results_dir, out, examples, device, foot)
+    for _name, provider in page_providers():
+        for section in provider(ctx):
+            links = [f'<li><a href="{href}">{html.escape(label)}</a></li>'
+                     for href, label in section.links]  # fmt: skip
+            parts += [f"<h2>{html.escape(section.heading)}</h2><ul>", *links, "</ul>"]
     index = out / "index.html"
     atomic_write_text(index, page("Speech-codec benchmark", "".join(parts), foot))
     return index

@@ -209,6 +209,41 @@ def test_no_audiocodecs_module_imports_taae_or_bench(path: Path) -> None:
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
+@pytest.mark.parametrize("path", sorted((REPO / "bench").rglob("*.py")), ids=lambda p: p.name)
+def test_no_bench_module_imports_taae(path: Path) -> None:
+    """``bench`` ← ``taae``: TAAE's codecs and report pages enter through entry points."""
+    bad = {m for m in _imported_modules(path) if m.split(".")[0] == "taae"}
+    assert not bad, f"{path.relative_to(REPO)} imports {sorted(bad)}"
+
+
+def test_report_pages_enter_through_their_entry_point() -> None:
+    from bench.report import page_providers
+
+    providers = dict(page_providers())
+    assert providers["taae_ablation"].__module__ == "taae.study.site"
+
+
+def test_a_broken_report_page_plugin_is_reported_and_left_out(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.metadata
+
+    from bench import report
+
+    real = importlib.metadata.entry_points
+
+    def with_broken(**kw: str) -> list[importlib.metadata.EntryPoint]:
+        eps = list(real(**kw))
+        if kw.get("group") == report.PAGES_GROUP:
+            eps.append(importlib.metadata.EntryPoint("broken", "no_such_module:pages", kw["group"]))
+        return eps
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", with_broken)
+    names = [n for n, _ in report.page_providers()]
+    assert "broken" not in names and "taae_ablation" in names
+    assert "report pages 'broken' (no_such_module:pages) not loaded" in capsys.readouterr().err
+
+
 def test_plugin_module_path_is_not_recorded_absolute(isolated: None, tmp_path: Path) -> None:
     plugin = _outside(tmp_path, "my_codec.py", EXAMPLE.read_text())
     registry.load_plugins([str(plugin)])
