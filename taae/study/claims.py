@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from bench.stats import holm, seeds_paired_test
+import numpy as np
+
+from bench.stats import holm, registered_verdict, seeds_paired_test
 from taae.study.data import pooled
 
 ALPHA = 0.05
@@ -85,3 +89,61 @@ def claim_verdict(rows: list[dict[str, Any]], alpha: float = ALPHA) -> tuple[str
     if con and not pro:
         return "**undecided**; every seed leans *against* the claim", con
     return "**undecided**", []
+
+
+def load_plan(results_root: Path) -> dict[str, Any] | None:
+    """The study's registered analysis plan (``preregistration.json``), or ``None``."""
+    path = results_root / "preregistration.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def seed_diffs(
+    data: dict[str, Any], variant: str, ref: str, seeds: list[int], metric: str
+) -> dict[int, float]:
+    """The registered unit: per seed, the mean over the utterances both models of that seed scored
+    ``ok`` (pooled over the evaluation sets) of variant − reference. Seeds where either model has
+    no scored utterance are absent from the result."""
+    out = {}
+    for s in seeds:
+        a, b = pooled(data, variant, s, metric), pooled(data, ref, s, metric)
+        both = sorted(set(a) & set(b))
+        if both:
+            out[s] = float(np.mean([a[k] - b[k] for k in both]))
+    return out
+
+
+def registered_claims(
+    data: dict[str, Any], plan: dict[str, Any], seeds: list[int], metric: str | None = None
+) -> list[dict[str, Any]]:
+    """Each registered claim decided by :func:`bench.stats.registered_verdict` on ``seeds`` (the
+    plan's confirmatory seeds, or all seeds for the pooled reading), in the registered metric or,
+    for a secondary reading, ``metric``. A claim whose seeds are not all scored yet is
+    ``pending`` with the seeds it still needs — a verdict on part of the registered seeds would be
+    a different test from the one registered."""
+    out = []
+    for claim in plan["claims"]:
+        m = metric or claim["metric"]
+        d = seed_diffs(data, claim["variant"], plan["reference"], seeds, m)
+        rec: dict[str, Any] = {**claim, "metric": m, "seeds": seeds, "seed_diffs": d}
+        missing = [s for s in seeds if s not in d]
+        if missing:
+            rec.update(verdict="pending", missing_seeds=missing)
+        else:
+            rec.update(registered_verdict([d[s] for s in seeds], claim["hypothesis"],
+                                          claim["margin"], plan["alpha"]))  # fmt: skip
+        out.append(rec)
+    return out
+
+
+def deciding_p(rec: dict[str, Any]) -> float | None:
+    """The p-value a registered verdict rests on: the TOST for an equivalence verdict or
+    hypothesis, else the difference test."""
+    if rec.get("verdict") in (None, "pending"):
+        return None
+    if rec["verdict"] == "equivalent" or (
+        rec["hypothesis"] == "equivalent" and rec["verdict"] == "undecided"
+    ):
+        return rec["tost"]["p_value"]
+    if rec["hypothesis"] == "equivalent":  # contradicted: a difference beyond the margin
+        return rec["p_beyond_margin"]
+    return rec["difference"]["p_value"]
