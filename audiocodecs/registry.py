@@ -79,7 +79,9 @@ class FamilyDefault:
 #: 1–3 kbps), so each family is represented by its setting closest to that range, at 16 kHz where
 #: the family has it; other settings stay one exact name away (``bench list``). Written here
 #: rather than in each family module so the choices and their reasons read as one table (the
-#: README's "Family names" section is this table in prose).
+#: README's "Family names" section is this table in prose). Families that enter through an entry
+#: point declare theirs with :func:`set_family_default` (``taae`` → ``taae_fsq``, in
+#: ``taae.codec``), so this generic layer names no model of the project's own.
 FAMILY_DEFAULTS: dict[str, FamilyDefault] = {
     "codec2": FamilyDefault(
         "codec2@700", "mode 700C, Codec 2's lowest rate: the classical vocoder at TAAE's 613 bps"
@@ -95,11 +97,6 @@ FAMILY_DEFAULTS: dict[str, FamilyDefault] = {
     "lyra": FamilyDefault("lyra@3.2kbps", "Lyra v2's lowest rate"),
     "opus": FamilyDefault(
         "opus@6kbps", "the lowest Opus rate here (libsndfile's writer), VBR as Opus is deployed"
-    ),
-    "taae": FamilyDefault(
-        "taae_fsq",
-        "the project's shipped FSQ model (613 bps, the paper's bottleneck), the one the board "
-        "compares with codec2@700",
     ),
 }
 # Plugins may add defaults for their own families; tracked so a refused plugin's go with it.
@@ -238,13 +235,16 @@ def resolve(name: str) -> str:
     candidates = members or sorted(settings, key=_natural)
     if len(candidates) == 1:
         return candidates[0]
+    defaults = family_defaults()
+    chosen = [d for d, _ in defaults.values() if d in settings]
+    if not members and len(chosen) == 1:  # ``dac_16khz``: the family default among its settings
+        return chosen[0]
     if candidates:
         what = f"the family {name!r}" if members else f"{name!r}"
         raise KeyError(
             f"codec name {what} is ambiguous and has no declared default: name one of "
             f"{', '.join(candidates)} (`python -m bench list` shows all)"
         )
-    defaults = family_defaults()
     close = difflib.get_close_matches(name, [*_REGISTRY, *defaults], n=3, cutoff=0.4)
     shown = [f"{c} (= {defaults[c][0]})" if c in defaults else c for c in close]
     hint = f"; did you mean {', '.join(shown)}?" if close else ""

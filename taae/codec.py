@@ -46,7 +46,7 @@ from typing import Any
 import torch
 
 from audiocodecs.base import Codec, CodecUnavailable
-from audiocodecs.registry import register_codec
+from audiocodecs.registry import register_codec, set_family_default
 
 CHECKPOINT_ENV = "TAAE_CHECKPOINTS"
 TRAIN_DATA_HINT = (
@@ -317,6 +317,12 @@ def _register(
 
 for _name, (_preset, _posthoc, _desc) in _entries().items():
     _register(_name, _preset, _posthoc, _desc, test_only=_name.startswith(TEST_SCALE_PREFIX))
+set_family_default(
+    "taae",
+    "taae_fsq",
+    "the project's shipped FSQ model (613 bps, the paper's bottleneck), the one the board "
+    "compares with codec2@700",
+)
 
 
 @register_codec(

@@ -224,3 +224,21 @@ def test_a_one_entry_plugin_family_resolves_to_its_entry(isolated: None) -> None
     (loaded,) = reg.load_plugins([str(REPO / "examples" / "mulaw_codec.py")])
     assert loaded.error is None
     assert resolve("mulaw") == "mulaw_8khz"
+
+
+def test_a_name_stem_holding_its_family_default_means_that_default() -> None:
+    """DESIGN.md names ``dac_16khz``: of its settings, the one the dac family stands for."""
+    if "dac" not in _families():
+        pytest.skip("dac family not registered here")
+    assert resolve("dac_16khz") == FAMILY_DEFAULTS["dac"].name == "dac_16khz@1kbps"
+    assert resolve("encodec_24khz") == "encodec_24khz@1.5kbps"
+    with pytest.raises(KeyError, match="ambiguous"):
+        resolve("dac_24khz")  # none of its settings is a family default
+
+
+def test_taae_declares_its_default_from_its_own_module() -> None:
+    import audiocodecs.registry as registry_module
+
+    src = (Path(registry_module.__file__)).read_text()
+    assert '"taae_fsq"' not in src  # the generic layer names no model of the project's own
+    assert family_defaults()["taae"][0] == "taae_fsq"
