@@ -1,4 +1,7 @@
-"""Codec adapters behind one interface (:class:`audiocodecs.base.Codec`) and a name registry."""
+"""Codec adapters behind one interface (:class:`audiocodecs.base.Codec`) and a name registry.
+
+Layering: the ground floor — ``audiocodecs`` imports neither ``bench`` nor ``taae`` (tested).
+"""
 
 from audiocodecs.base import Codec, CodecError, CodecUnavailable, Packets, RoundTrip, align_length
 from audiocodecs.registry import (
