@@ -6,8 +6,9 @@ reference's lattice TFLite model and SVR file, Apache-2.0), configured as the C+
 mode defaults: 21 gammatone bands from 50 Hz, VAD-selected 20-frame patches, search window 60,
 global alignment and realignment on, and the **deep-lattice mapping** (``--use_lattice_model``,
 the default since ViSQOL 3.2; it runs on ``ai-edge-litert``). The metric feeds the harness's
-16 kHz signals, the rate speech mode is designed for. Speech mode tops out near 4.5 (lattice) even
-for identical signals.
+16 kHz signals, the rate speech mode is designed for. Identical signals do not score a constant:
+4.26-4.69 on six clips of the default set and test-clean (lattice), about 4.5 on the conformance
+pair; the scale's top is near 4.5-4.7, not 5.
 
 Agreement with the reference (``tests/test_visqol.py``): on Google's conformance pair
 (``../shared/data/visqol-conformance/``) at the files' own 48 kHz — which is how the C++
@@ -17,8 +18,12 @@ values (lattice and exponential mapping, degraded and identity) is met within th
 tolerance of 0.01. The same pair resampled to 16 kHz first (the harness's path) is not a
 conformance case; the test records how far it moves.
 
-Cost: the package's numba kernels compile on a process's first call (cached on disk by numba
-afterwards, so later processes only load them); see the README's cost table.
+Cost (``benchmarks/metric_cost.py``, one thread, 2-core machine under a load average of ~6, so
+absolute figures are high; PESQ-WB measured beside it at 39 ms, DNSMOS at 164 ms per audio-second):
+135-171 ms per audio-second. The package's numba kernels compile on a process's first call:
+20.6 s with an empty numba cache, 4.2 s once numba has cached them on disk (in the installed
+package's ``__pycache__``); every metric worker process pays that first call. Not in the default
+metric set for that reason; named (``--metrics visqol``) or with ``all``.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ DEFINITION = (
     "ViSQOL v3 speech mode, MOS-LQO with the deep-lattice mapping (the C++ default since 3.2), "
     "computed by visqol-python 3.8.0 (checked against Google's conformance values within 0.01) "
     "on the 16 kHz reference and decoded audio: 21 gammatone bands from 50 Hz, VAD patch "
-    "selection on the reference, search window 60, global alignment; about 1-4.5."
+    "selection on the reference, search window 60, global alignment; about 1 to 4.5-4.7."
 )
 
 
@@ -91,8 +96,8 @@ def visqol(reference: np.ndarray, decoded: np.ndarray, device: str = "cpu") -> f
 register_metric(
     Metric(
         name="visqol",
-        label="ViSQOL (speech, MOS-LQO)",
-        unit="MOS",
+        label="ViSQOL (speech)",
+        unit="MOS-LQO",
         higher_is_better=True,
         fn=visqol,
         definition=DEFINITION,
