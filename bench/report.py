@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from bench.compare import compare
-from bench.leaderboard import load_visible, payload_bps, plot_rate_distortion
+from bench.leaderboard import load_visible, payload_bps
+from bench.plots import plot_rate_distortion
 from bench.results import atomic_write_text, git_info, package_versions
 
 CSS = """

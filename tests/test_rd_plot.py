@@ -12,7 +12,8 @@ import matplotlib
 import pytest
 
 from bench.compare import compare
-from bench.leaderboard import ZOOM_BELOW_BPS, load_visible, payload_bps, plot_rate_distortion
+from bench.leaderboard import load_visible, payload_bps
+from bench.plots import ZOOM_BELOW_BPS, plot_rate_distortion
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
