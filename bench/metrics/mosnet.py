@@ -301,7 +301,7 @@ def load_mosnet(
     :class:`MOSNetUnavailable` with the path and the fix when it cannot be loaded."""
     reason = unavailable(weights)
     if reason is not None:
-        raise MOSNetUnavailable(f"mosnet: {reason}")
+        raise MOSNetUnavailable(reason)
     return _load(str(weights_path(weights).resolve()), str(torch.device(device)))
 
 
