@@ -25,6 +25,14 @@ class CodecError(RuntimeError):
     """A codec failed on one input (bad length, decode error …); recorded per utterance."""
 
 
+#: Length slack beyond one codec frame (:attr:`Codec.length_tolerance_ms`): the resampler's
+#: rounding (≤ 1 sample) and decoders a few samples short (DAC: 8 samples, 0.5 ms), with margin.
+#: Measured on every registered codec (raw decode after the declared delay, 0.5–3.3 s clips):
+#: |Δ| ≤ 35.2 ms for 40 ms frames (TAAE), 32.0 ms (Codec 2 700C), ≤ 15.2 ms for 20 ms frames
+#: (Lyra, DAC), 8.5 ms for 13.3 ms (EnCodec), 0 (Opus, passthrough), 0.06 ms (16 → 8 → 16 kHz).
+LENGTH_SLACK_MS = 10.0
+
+
 class CodecUnavailable(RuntimeError):
     """A codec cannot be built here (missing package or weights); the message says the fix."""
 
@@ -41,6 +49,9 @@ class RoundTrip:
         payload_bytes: of those, the codec payload (no container headers or framing), else ``None``.
         encode_seconds: wall-clock seconds spent in encode (device-synchronised).
         decode_seconds: wall-clock seconds spent in decode (device-synchronised).
+        length_diff: samples (at the caller's rate) the decoded audio had beyond the input's
+            length once the delay was removed: > 0 were trimmed, < 0 zero-padded
+            (:func:`check_length` bounds it).
     """
 
     wav: torch.Tensor
@@ -49,6 +60,7 @@ class RoundTrip:
     encode_seconds: float
     decode_seconds: float
     payload_bytes: list[int] | None = None
+    length_diff: int = 0
 
 
 @dataclass
@@ -141,6 +153,14 @@ class Codec(ABC):
         return {}
 
     @property
+    def length_tolerance_ms(self) -> float:
+        """Largest ``|decoded − input|`` duration, after the declared delay is removed, that
+        :meth:`roundtrip` trims or zero-pads; beyond it the input fails (:func:`check_length`).
+        One frame (a decoder emits whole frames) plus :data:`LENGTH_SLACK_MS`."""
+        frame = 1000.0 / self.frame_rate if self.frame_rate > 0 else 0.0
+        return frame + LENGTH_SLACK_MS
+
+    @property
     def min_samples(self) -> int:
         """Shortest input (at ``sample_rate``) the codec accepts; one frame by default."""
         if self.frame_rate <= 0:
@@ -212,7 +232,10 @@ class Codec(ABC):
         """Encode and decode ``wav [B, 1, T]`` at ``sr``; return audio at ``sr`` aligned to ``T``.
 
         This is the one place where resampling (to the codec's rate and back), delay compensation
-        and length alignment (trim, or zero-pad at the end) happen for every codec.
+        and length alignment (trim, or zero-pad at the end) happen for every codec. Decoder output
+        of another shape than ``[B, 1, T']`` fails ("wrong shape"), and so does one whose length,
+        once the delay is removed, is off by more than :attr:`length_tolerance_ms` ("length
+        mismatch"): padding half an utterance with zeros would be scored as a codec's output.
         """
         import time
 
@@ -232,12 +255,14 @@ class Codec(ABC):
         _sync(self.device)
         t1 = time.perf_counter()
         y = self.decode_bytes(packets) if self.stream == "bytes" else self._decode(codes)
+        check_shape(y, wav.shape[0], f"{self.name}'s decoder")
         y = y.float()
         if self.delay_samples:
             y = y[..., self.delay_samples :]
         y = resample(y, self.sample_rate, sr)  # resampling back counts as decode time
         _sync(self.device)
         t2 = time.perf_counter()
+        diff = check_length(y.shape[-1], length, sr, self.length_tolerance_ms)
         y = align_length(y, length)
         return RoundTrip(
             wav=y,
@@ -246,6 +271,7 @@ class Codec(ABC):
             encode_seconds=t1 - t0,
             decode_seconds=t2 - t1,
             payload_bytes=payload,
+            length_diff=diff,
         )
 
 
@@ -258,6 +284,28 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             sha.update(block)
     return sha.hexdigest()
+
+
+def check_shape(wav: torch.Tensor, batch: int, what: str = "decoder") -> None:
+    """Raise :class:`CodecError` ("wrong shape [..]") unless ``wav`` is ``[batch, 1, T]``."""
+    if wav.dim() != 3 or wav.shape[0] != batch or wav.shape[1] != 1:
+        raise CodecError(
+            f"wrong shape {list(wav.shape)} from {what}: expected [B, 1, T] with B = {batch}"
+        )
+
+
+def check_length(got: int, want: int, sr: int, tolerance_ms: float, what: str = "decoded") -> int:
+    """The one length rule of ``bench run`` and ``bench score``: ``got − want`` samples (at
+    ``sr``) when ``|got − want|`` is at most ``tolerance_ms`` — the caller then trims or zero-pads
+    (:func:`align_length`) and records it — else :class:`CodecError` "length mismatch X s vs Y s".
+    """
+    diff = got - want
+    if abs(diff) * 1000.0 > tolerance_ms * sr:
+        raise CodecError(
+            f"length mismatch {got / sr:.3f} s vs {want / sr:.3f} s ({what} vs input: "
+            f"|Δ| = {abs(diff) * 1000.0 / sr:.1f} ms > {tolerance_ms:g} ms allowed)"
+        )
+    return diff
 
 
 def align_length(wav: torch.Tensor, length: int) -> torch.Tensor:

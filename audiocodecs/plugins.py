@@ -114,14 +114,45 @@ def _import_file(path: Path) -> str:
     return name
 
 
+def not_found(spec: str) -> str | None:
+    """Why a ``--plugin`` value names nothing that exists (a mistyped path or module: a usage
+    error, exit 2 in the CLI), or ``None`` when there is something to import."""
+    spec = spec.strip()
+    if _is_file_spec(spec):
+        path = Path(spec).expanduser()
+        if path.is_file():
+            return None
+        what = "is a folder, not a .py file" if path.is_dir() else "does not exist"
+        return (
+            f"--plugin {spec}: {what} (relative to {Path.cwd()}); pass the path of a .py file "
+            "or an importable dotted module name"
+        )
+    try:
+        found = importlib.util.find_spec(spec) is not None
+    except (ImportError, ValueError):  # a parent package missing, or an empty/relative name
+        found = False
+    if found:
+        return None
+    return (
+        f"--plugin {spec}: no module named {spec!r} is importable here; install it, or pass the "
+        "path of a .py file (--plugin path/to/file.py)"
+    )
+
+
 def _refuse(plugin: Plugin, exc: BaseException, before: dict[str, set[str]]) -> Plugin:
     _rollback(before)
     if isinstance(exc, ValueError) and "registered twice" in str(exc):
         fix = "rename the entry in the plugin (or drop the duplicate plugin)"
+    elif isinstance(exc, FileNotFoundError) and plugin.origin == "file":
+        fix = "check the path (a .py file, or an importable dotted module name)"
     elif isinstance(exc, ModuleNotFoundError) and plugin.origin == "module":
         fix = "install it, or pass a file path (--plugin path/to/file.py)"
+    elif plugin.origin == "file":
+        fix = f"fix the plugin (`python {plugin.spec}` shows the traceback)"
+    elif plugin.origin == "module":
+        fix = f"fix the plugin (`python -c 'import {plugin.module}'` shows the traceback)"
     else:
-        fix = "fix the plugin (run it with `python FILE` to see the traceback)"
+        fix = f"fix or reinstall the distribution that declares {plugin.spec}"
     what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
     plugin.error = f"plugin {plugin.spec} refused: {what} — {fix}"
     plugin.registered = {}
@@ -250,6 +281,7 @@ __all__ = [
     "load_plugin",
     "load_plugins",
     "loaded_plugins",
+    "not_found",
     "report_refusals",
     "track",
 ]

@@ -187,7 +187,8 @@ def _run_one(name: str, dataset, opts, pool) -> int:  # type: ignore[no-untyped-
     print(f"wrote {_rel(path)}")
     from bench.results import load_result
 
-    harness = load_result(path)["counts"].get("harness_failed", 0)
+    result = load_result(path)
+    harness = result["counts"].get("harness_failed", 0)
     if harness:
         print(
             f"error: {name}: {harness} utterance(s) not scored because a metric worker died "
@@ -195,7 +196,19 @@ def _run_one(name: str, dataset, opts, pool) -> int:  # type: ignore[no-untyped-
             file=sys.stderr,
         )
         return 1
-    return 0
+    return _zero_ok(result)
+
+
+def _zero_ok(result: dict[str, Any]) -> int:
+    """1 with one stderr line when ``result`` has no ok utterance (the board still shows the
+    other codecs: ``bench.compare`` leaves this one out), else 0."""
+    from bench.compare import zero_ok_reason
+
+    why = zero_ok_reason(result)
+    if why is None:
+        return 0
+    print(f"error: {why}", file=sys.stderr)
+    return 1
 
 
 def launcher_shard() -> tuple[str, int, int] | None:
@@ -270,10 +283,15 @@ def cmd_merge(args: argparse.Namespace) -> int:
     dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
     opts = RunOptions(metrics=[], device=args.device, workers=0, out=Path(args.out),
                       replace=args.replace)  # fmt: skip
+    from bench.results import load_result
+
+    status = 0
     for name in _split(args.codecs):
-        print(f"wrote {_rel(merge_shards(name, dataset, args.shards, opts))}")
+        path = merge_shards(name, dataset, args.shards, opts)
+        print(f"wrote {_rel(path)}")
+        status |= _zero_ok(load_result(path))
     _publish(Path(args.out))
-    return 0
+    return status
 
 
 def _rel(p: Path) -> str:
@@ -392,7 +410,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from bench.data import get_dataset
     from bench.metrics import parse_metrics
     from bench.runner import RunError, RunOptions, make_pool
-    from bench.score import score_decoded
+    from bench.score import ScoreUsageError, score_decoded
 
     metrics = parse_metrics(args.metrics)
     dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
@@ -406,6 +424,8 @@ def cmd_score(args: argparse.Namespace) -> int:
             bitstreams=Path(args.bitstreams) if args.bitstreams else None,
             align=not args.no_align,
         )  # fmt: skip
+    except ScoreUsageError as exc:  # a missing folder, a taken name …: exit 2
+        raise CliError(str(exc)) from None
     except RunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -419,7 +439,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     print(f"wrote {_rel(path)}")
     if not args.no_leaderboard:
         _publish(Path(args.out))
-    return 0
+    from bench.results import load_result
+
+    return _zero_ok(load_result(path))
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
@@ -839,10 +861,15 @@ def add_plugin_option(parser: argparse.ArgumentParser) -> None:
 
 
 def load_cli_plugins(specs: list[str]) -> None:
-    """Load ``--plugin`` values; a refused plugin is one stderr line, the rest runs on."""
+    """Load ``--plugin`` values; a refused plugin is one stderr line, the rest runs on. A value
+    naming no file or module (a typo) is a usage error: :class:`CliError`, before any loading."""
     import bench.metrics  # noqa: F401  (registered before plugins, so a refusal rolls back alone)
+    from audiocodecs.plugins import not_found
     from audiocodecs.registry import load_plugins
 
+    missing = [why for why in map(not_found, specs) if why]
+    if missing:
+        raise CliError("; ".join(missing))
     load_plugins(specs)
 
 
@@ -854,7 +881,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(argv)
     if getattr(args, "plugin", None):
-        load_cli_plugins(args.plugin)
+        try:
+            load_cli_plugins(args.plugin)
+        except CliError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     from audiocodecs import CodecUnavailable
     from bench.data import DatasetError
     from bench.runner import RunError

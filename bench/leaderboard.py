@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.compare import Comparison, compare
+from bench.compare import MIN_COVERAGE, Comparison, compare
 from bench.plots import plot_rate_distortion
 from bench.results import atomic_write_text, find_results, load_result
 
@@ -114,6 +114,8 @@ def dataset_table(results: list[dict[str, Any]], comp: Comparison | None = None)
     rows = []
     for r in sorted(results, key=lambda r: (payload_bps(r) or 0.0, r["codec"]["name"])):
         name = r["codec"]["name"]
+        if not comp.compared(name):
+            continue  # left out of every metric: its own row in left_out_table
         bps = payload_bps(r)
         cb = r.get("codebook") or {}
         ent = cb.get("frame_entropy_bps", cb.get("entropy_bps"))
@@ -141,6 +143,37 @@ def dataset_table(results: list[dict[str, Any]], comp: Comparison | None = None)
         "codebook used",
         "ok / failed",
     ]
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def left_out_table(results: list[dict[str, Any]], comp: Comparison) -> str:
+    """Markdown table of the codecs left out of some metric's comparison
+    (:data:`bench.compare.MIN_COVERAGE`): one row each, every left-out metric as its own mean ±
+    CI over its own utterances with that n; "" when none was left out (scored-nothing codecs are
+    listed by :func:`render`, not here)."""
+    from tabulate import tabulate
+
+    rows = []
+    for r in sorted(results, key=lambda r: (payload_bps(r) or 0.0, r["codec"]["name"])):
+        name = r["codec"]["name"]
+        out = comp.left_out.get(name)
+        if not out or name in comp.scored_nothing:
+            continue
+        bps = payload_bps(r)
+        cells = [
+            f"{_fmt(out[m].summary, _digits(m))} (n={out[m].n} of {out[m].of})" if m in out else ""
+            for m in comp.metrics
+        ]
+        counts = r["counts"]
+        failed = counts["failed"] + counts["partial"]
+        rows.append([name, f"{bps:.0f}" if bps else "—", *cells, f"{counts['ok']} / {failed}"])
+    if not rows:
+        return ""
+    labels = {}
+    for r in results:
+        for m, d in r["metrics"].items():
+            labels.setdefault(m, d["label"])
+    headers = ["codec (left out)", "payload bps", *[labels[m] for m in comp.metrics], "ok / failed"]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
@@ -188,6 +221,8 @@ def paired_rows(a: dict[str, Any], b: dict[str, Any], comp: Comparison) -> list[
     for m in comp.metrics:
         if m not in a["metrics"] or m not in b["metrics"] or not comp.common.get(m):
             continue
+        if m not in comp.summary[a["codec"]["name"]] or m not in comp.summary[b["codec"]["name"]]:
+            continue  # one of the two is left out of this metric's comparison
         va, vb = comp.values(a, m), comp.values(b, m)
         unit = ""
         if (a["metrics"][m] or {}).get("weighted"):
@@ -251,8 +286,9 @@ def load_speed(results_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
-def render_speed(files: list[dict[str, Any]]) -> list[str]:
-    """The speed table: every ``bench throughput`` row of the quiet-core runs, with its source."""
+def render_speed(files: list[dict[str, Any]], source: str = "results/") -> list[str]:
+    """The speed table: every ``bench throughput`` row of the quiet-core runs, with its source
+    (``source``: the results folder as :func:`source_label` names it)."""
     if not files:
         return []
     from bench.throughput import throughput_table
@@ -271,7 +307,7 @@ def render_speed(files: list[dict[str, Any]]) -> list[str]:
         commit = (prov.get("git") or {}).get("commit") or "unknown"
         dirty = " (dirty tree)" if (prov.get("git") or {}).get("dirty") else ""
         lines += [
-            f"From `results/perf/{f['file']}` — {prov.get('device', '?')}, commit "
+            f"From `{source}perf/{f['file']}` — {prov.get('device', '?')}, commit "
             f"{commit[:10]}{dirty}, {prov.get('date', '?')[:10]}:",
             "",
             throughput_table(f["rows"]),
@@ -280,23 +316,41 @@ def render_speed(files: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def source_label(results_dir: Path) -> str:
+    """How a board names the folder it was made from: relative to the repository when inside it
+    (``results/``, ``results/local/``), else the folder as given; always ending in ``/``."""
+    from bench.results import REPO_ROOT
+
+    path = Path(results_dir)
+    try:
+        text = path.resolve().relative_to(REPO_ROOT.resolve()).as_posix()
+    except ValueError:
+        text = str(path)
+    return text.rstrip("/") + "/"
+
+
 def render(
     results: list[dict[str, Any]],
     plot_names: dict[str, str],
     speed: list[dict[str, Any]] | None = None,
+    source: str = "results/",
 ) -> str:
-    """The whole LEADERBOARD.md text (``speed``: :func:`load_speed` files for the speed table)."""
-    speed_section = render_speed(speed or [])
+    """The whole LEADERBOARD.md text (``speed``: :func:`load_speed` files for the speed table;
+    ``source``: the results folder it is made from, as :func:`source_label` names it)."""
+    speed_section = render_speed(speed or [], source)
     by_ds: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         by_ds.setdefault(r["dataset"]["slug"], []).append(r)
     lines = [
         "# Leaderboard",
         "",
-        "Generated by `python -m bench leaderboard` from the result files in `results/`; do not "
-        "edit by hand. Within a dataset every codec is scored on the same utterances: each "
+        f"Generated by `python -m bench leaderboard` from the result files in `{source}`; do "
+        "not edit by hand. Within a dataset every codec is scored on the same utterances: each "
         "metric's mean ± half-width of its 95 % BCa bootstrap CI covers the utterances that "
-        "*every* codec of the table scored for that metric (n in the column header). "
+        "*every* codec of the table scored for that metric (n in the column header). A codec "
+        f"that scored fewer than {MIN_COVERAGE * 100:g} % of the utterances the best-covered codec "
+        "scored for a metric is left out of that metric's comparison and shown on its own row "
+        "below the table with its own n; one that scored nothing is listed with its reasons. "
         + PAYLOAD_DEFINITION
         + " *codebook used* is the mean fraction of codebook entries seen. *ok / failed* counts "
         "utterances; failed and partial ones are never scored, and a codec with any is marked † "
@@ -321,12 +375,24 @@ def render(
             dataset_table(rs, comp),
             "",
         ]
+        left = left_out_table(rs, comp)
+        if left:
+            lines += [
+                f"Left out of the comparison (scored fewer than {MIN_COVERAGE * 100:g} % of the "
+                "utterances the best-covered codec scored for the metric; its own mean ± CI on "
+                "its own n utterances, not comparable with the rows above):",
+                "",
+                left,
+                "",
+            ]
         for name in sorted(comp.failures):
             reasons = comp.failures[name]
-            if reasons:
-                text = "; ".join(f"{n} × {why}" for why, n in reasons.most_common(4))
+            text = "; ".join(f"{n} × {why}" for why, n in reasons.most_common(4))
+            if name in comp.scored_nothing:
+                lines.append(f"- ✗ `{name}` scored no utterance, left out: {text or 'no records'}")
+            elif reasons:
                 lines.append(f"- † `{name}`: {text}")
-        if any(comp.failures.values()):
+        if any(comp.failures.values()) or comp.scored_nothing:
             lines.append("")
         lines += paired_section(rs, comp)
         by_text: dict[str, list[str]] = {}
@@ -382,6 +448,7 @@ def write_leaderboard(results_dir: Path) -> list[Path]:
             plots[slug] = str(p.relative_to(results_dir))
             written.append(p)
     md = results_dir / "LEADERBOARD.md"
-    atomic_write_text(md, render(results, plots, load_speed(results_dir)))
+    text = render(results, plots, load_speed(results_dir), source_label(results_dir))
+    atomic_write_text(md, text)
     written.insert(0, md)
     return written

@@ -40,7 +40,9 @@ from bench.results import (
 #: How decoded audio is scored (recorded in every result file).
 SCORING_POLICY = (
     "decoded float32 output of Codec.roundtrip (resampled back to 16 kHz, delay-compensated, "
-    "trimmed/zero-padded to the reference length), clamped to [-1, 1]; not re-quantised to 16 bit. "
+    "trimmed/zero-padded to the reference length when within one codec frame + 10 ms of it, the "
+    "difference recorded per utterance as length_diff_ms; beyond that a failure, 'length "
+    "mismatch'), clamped to [-1, 1]; not re-quantised to 16 bit. "
     "Reference: the file as read (mono, 16 kHz). Failures are counted, never scored."
 )
 
@@ -404,8 +406,15 @@ def _process_utterance(
             "stage": "codec",
             "error": f"{type(exc).__name__}: {exc}"[:300],
         }, None
+    if tuple(rt.wav.shape) != tuple(wav.shape):
+        # a codec overriding roundtrip (or a scored file) bypassed Codec.roundtrip's own checks:
+        # reading wav[0, 0] of [1, T] would score one sample as silent audio
+        why = f"wrong shape {list(rt.wav.shape)} of the round trip: expected {list(wav.shape)}"
+        return {**base, **fields, "status": "failed", "stage": "codec", "error": why}, None
     dec = rt.wav[0, 0].detach().cpu().numpy().astype(np.float32)
     base.update(fields)
+    # trimmed (> 0) or zero-padded (< 0) to the reference length, within the codec's tolerance
+    base["length_diff_ms"] = 1000.0 * rt.length_diff / 16000
     base.update(encode_seconds=rt.encode_seconds, decode_seconds=rt.decode_seconds)
     if rt.num_bytes is not None:
         base["num_bytes"] = int(rt.num_bytes[0])
@@ -457,18 +466,23 @@ def _write(journal: Journal, base: dict[str, Any], res: dict[str, Any], metrics:
 
 def _set_metric_status(record: dict[str, Any], metrics: list[str]) -> dict[str, Any]:
     """Status of a scored record from its metric errors: ``failed`` when every metric failed,
-    ``partial`` when some did, else ``ok`` (with ``stage`` and ``error`` to match)."""
+    ``partial`` when some did, else ``ok`` (with ``stage`` and ``error`` to match).
+
+    ``warnings`` (``{stage: reason}``, e.g. ``bench score``'s untrusted alignment) make an
+    otherwise ok record ``partial`` too: its values stand, but never as a silent ``ok``.
+    """
     errors = record.get("errors") or {}
+    warnings = record.get("warnings") or {}
     values = record.get("metrics") or {}
     if errors and all(values.get(m) is None for m in metrics):
         record["status"] = "failed"
-    elif errors:
+    elif errors or warnings:
         record["status"] = "partial"
     else:
         record["status"] = "ok"
-    record["stage"] = "metrics" if errors else None
-    if errors:
-        record["error"] = "; ".join(f"{k}: {v}" for k, v in errors.items())
+    record["stage"] = "metrics" if errors else next(iter(warnings), None)
+    if errors or warnings:
+        record["error"] = "; ".join(f"{k}: {v}" for k, v in {**errors, **warnings}.items())
     return record
 
 

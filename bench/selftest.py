@@ -12,7 +12,9 @@ Checks (on real speech from the embedded set, at 16 kHz):
 - ``nominal bps``: token codecs: ``frame_rate × Σ log2(codebook_size)`` equals ``nominal_bps``.
 - ``codes``: int64 ``[B, K, F]`` with ``K = num_codebooks``, every code in ``[0, size)``, ``F``
   within 2 frames of ``duration × frame_rate``; byte codecs: payload within ×0.6–1.4 of nominal.
-- ``length``: the codec's own decode is within one frame of the input's length.
+- ``length``: the codec's own decode, once its delay is removed, is within
+  :attr:`~audiocodecs.Codec.length_tolerance_ms` (one frame + 10 ms) of the input's length —
+  the rule every utterance of a run is held to.
 - ``determinism``: the same input twice gives the same codes and audio.
 - ``delay``: after the declared ``delay_samples`` are removed, the lag left between output and
   input, estimated by cross-correlation, is at most :data:`DELAY_TOLERANCE_MS` (waveform) or
@@ -199,15 +201,18 @@ def _length(codec: Codec, x: torch.Tensor, tokens: bool) -> Check:
         y = codec.decode_bytes(codec.encode_bytes(native))
     else:
         y = codec._decode(codec._encode(native).long())
+    if y.dim() != 3 or y.shape[:2] != native.shape[:2]:
+        return Check("length", "fail", f"wrong shape {list(y.shape)}: expected [B, 1, T]")
     y = y[..., codec.delay_samples :]
-    frame = codec.sample_rate / codec.frame_rate if codec.frame_rate else 0.02 * codec.sample_rate
     diff = y.shape[-1] - native.shape[-1]
-    ok = abs(diff) <= math.ceil(frame)
+    ms = 1000.0 * diff / codec.sample_rate
+    # the rule Codec.roundtrip applies to every utterance of a run (audiocodecs.base.check_length)
+    ok = abs(ms) <= codec.length_tolerance_ms
     return Check(
         "length",
         "pass" if ok else "fail",
-        f"decode {y.shape[-1]} vs input {native.shape[-1]} samples at "
-        f"{codec.sample_rate} Hz ({diff:+d}; one frame = {frame:g})",
+        f"decode {y.shape[-1]} vs input {native.shape[-1]} samples at {codec.sample_rate} Hz "
+        f"({diff:+d}, {ms:+.1f} ms; allowed ±{codec.length_tolerance_ms:g} ms: one frame + slack)",
     )
 
 

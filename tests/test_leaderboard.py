@@ -64,6 +64,9 @@ def test_leaderboard_matches_golden_file(tmp_path: Path) -> None:
     _populate(tmp_path)
     written = write_leaderboard(tmp_path)
     text = (tmp_path / "LEADERBOARD.md").read_text()
+    # the board names the folder it was made from (issue #32): a temporary one here
+    assert f"from the result files in `{tmp_path}/`" in text
+    text = text.replace(f"{tmp_path}/", "<tmp>/")
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.write_text(text)
     assert text == GOLDEN.read_text()
@@ -119,3 +122,45 @@ def test_paired_comparisons_test_the_named_pairs_on_common_utterances(tmp_path: 
     assert "p = 0.0625 (floor)" in pesq[6] and pesq[7].strip() == "n.s."
     stoi = next(r for r in rows if "STOI" in r).split("|")
     assert stoi[4].strip() == "+0.0000"
+
+
+def test_a_codec_that_scored_nothing_or_little_never_empties_the_comparison(
+    tmp_path: Path,
+) -> None:
+    """Issue #32: one codec that failed every utterance made every other codec's row n=0 and
+    "—". The rule (bench.compare.MIN_COVERAGE): the common set is taken over the codecs that
+    scored at least half of what the best-covered one scored; the others get their own row."""
+    from bench.compare import compare
+
+    vals = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
+    results = {
+        "good": _result("good", 700, 0, pesq_values=vals),
+        "better": _result("better", 800, 0, pesq_values=[v + 0.5 for v in vals]),
+        "few": _result("few", 600, 0, pesq_values=[None, None, None, None, 2.0, 3.0]),
+        "dead": _result("dead", 500, 0, pesq_values=[None] * 6),
+    }
+    comp = compare(list(results.values()))
+    assert comp.common["pesq_wb"] == [f"u{i}" for i in range(6)]
+    assert (
+        comp.summary["good"]["pesq_wb"]["n"] == 6
+        and comp.summary["good"]["pesq_wb"]["mean"] == 2.25
+    )
+    assert "pesq_wb" not in comp.summary["few"] and not comp.compared("dead")
+    left = comp.left_out["few"]["pesq_wb"]
+    assert (left.n, left.of, left.summary["mean"]) == (2, 6, 2.5)
+    assert comp.scored_nothing == ["dead"]
+    # at exactly half it is compared, and the common set shrinks to what it scored
+    half = _result("half", 650, 0, pesq_values=[None, None, None, 2.5, 3.0, 3.5])
+    assert compare([results["good"], half]).common["pesq_wb"] == ["u3", "u4", "u5"]
+
+    for name, res in results.items():
+        atomic_write_json(tmp_path / "default" / f"{name}.json", res)
+    write_leaderboard(tmp_path)
+    text = (tmp_path / "LEADERBOARD.md").read_text()
+    table, rest = text.split("Left out of the comparison", 1)
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if "|" in line}
+    assert "n=6" in text and "2.25" in rows["good"] and "2.75" in rows["better"]
+    assert "few †" not in rows and "dead" not in rows  # not rows of the compared table
+    left_rows = [line for line in rest.splitlines() if line.startswith("| few")]
+    assert len(left_rows) == 1 and "(n=2 of 6)" in left_rows[0] and "2.50" in left_rows[0]
+    assert "- ✗ `dead` scored no utterance, left out: 6 × failed at codec: boom" in text

@@ -136,6 +136,63 @@ def test_a_broken_plugin_is_refused_in_one_line_and_the_rest_runs(
     assert len(err) == 1 and "broken.py" in err[0] and "no_such_package_xyz" in err[0]
 
 
+BROKEN_CODECS = """
+import torch
+from audiocodecs import register_codec
+from audiocodecs.passthrough import Passthrough
+
+class RaiseOnEncode(Passthrough):
+    def _encode(self, wav):
+        raise RuntimeError("encoder exploded")
+
+@register_codec("bad_raise_enc", description="raises in _encode", family="broken")
+def _bad():
+    return RaiseOnEncode(16000)
+"""
+
+
+def test_a_codec_that_fails_every_utterance_exits_1_and_leaves_the_others_on_the_board(
+    isolated: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue #32: rc was 0, and passthrough's row on the board showed n=0 and "—"."""
+    plugin = _outside(tmp_path, "bad.py", BROKEN_CODECS)
+    out = tmp_path / "out"
+    argv = ["run", "--plugin", str(plugin), "--codecs", "bad_raise_enc,passthrough", "--dataset",
+            "default", "--limit", "2", "--metrics", "sisdr,stoi", "--workers", "0", "--out",
+            str(out), "--no-progress"]  # fmt: skip
+    assert main(argv) == 1
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "bad_raise_enc: no utterance scored ok" in errors[0]
+    assert "encoder exploded" in errors[0]
+    board = (out / "LEADERBOARD.md").read_text()
+    assert f"from the result files in `{out}/`" in board  # not `results/`
+    header = next(ln for ln in board.splitlines() if ln.startswith("| codec "))
+    assert "SI-SDR (dB) ↑ n=2" in header
+    row = next(ln for ln in board.splitlines() if ln.startswith("| passthrough "))
+    assert "—" not in row.split("|")[4] and "2 / 0" in row
+    assert "✗ `bad_raise_enc` scored no utterance" in board
+
+
+@pytest.mark.parametrize(
+    "spec,hint",
+    [("no/such/dir/codec.py", "does not exist"), ("no_such_plugin_module_xyz", "no module named")],
+)
+def test_a_mistyped_plugin_is_a_usage_error_with_a_correct_hint(
+    isolated: None, spec: str, hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue #32: a mistyped --plugin path was a warning and rc 0, hinting `python FILE`."""
+    assert main(["list", "--plugin", spec]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --plugin") and hint in err[0]
+    assert "python FILE" not in err[0]
+
+
+def test_a_broken_plugin_file_hint_names_the_file(isolated: None, tmp_path: Path) -> None:
+    broken = _outside(tmp_path, "broken.py", "raise RuntimeError('boom')\n")
+    (loaded,) = registry.load_plugins([str(broken)])
+    assert loaded.error and f"`python {broken}`" in loaded.error
+
+
 def test_a_colliding_plugin_is_rolled_back_whole(isolated: None, tmp_path: Path) -> None:
     path = _outside(tmp_path, "collide.py", COLLIDING)
     before = registry.get_entry("passthrough")

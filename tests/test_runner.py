@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +154,85 @@ def test_codec_failures_are_recorded_not_scored(
     assert res["counts"]["failed"] == 3
     assert all(reason in r["error"] and r["stage"] == "codec" for r in res["utterances"])
     assert res["summary"]["sisdr"]["mean"] is None
+
+
+class HalfLengthCodec(Passthrough):
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        y = super()._decode(codes)
+        return y[..., : y.shape[-1] // 2]
+
+
+class DoubleLengthCodec(Passthrough):
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        y = super()._decode(codes)
+        return torch.cat([y, y], dim=-1)
+
+
+class FlatCodec(Passthrough):
+    """Returns ``[B, T]`` instead of ``[B, 1, T]``."""
+
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return super()._decode(codes)[:, 0]
+
+
+class ShortCodec(Passthrough):
+    """5 ms (80 samples) short: within the tolerance (10 ms for a frameless codec)."""
+
+    def _decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return super()._decode(codes)[..., :-80]
+
+
+@pytest.mark.parametrize(
+    "codec_cls,pattern",
+    [
+        (HalfLengthCodec, r"length mismatch 0\.750 s vs 1\.500 s"),
+        (DoubleLengthCodec, r"length mismatch 3\.000 s vs 1\.500 s"),
+        (FlatCodec, r"wrong shape \[1, 24000\]"),
+    ],
+)
+def test_output_of_the_wrong_length_or_shape_fails_instead_of_being_padded_and_scored(
+    codec_cls: type[Codec], pattern: str, speech_folder: Path, tmp_path: Path
+) -> None:
+    """Issue #32: half / double length output was scored ok (SI-SDR 5.3 dB, no note), and
+    ``[B, T]`` output was called "degenerate output: silent"."""
+    codec = _named(codec_cls(), "broken")
+    res = load_result(run_built_codec(codec, folder_dataset(speech_folder), _opts(tmp_path)))
+    assert res["counts"]["failed"] == 3 and res["counts"]["ok"] == 0
+    for r in res["utterances"]:
+        assert r["stage"] == "codec" and re.search(pattern, r["error"]), r["error"]
+    assert res["summary"]["sisdr"]["n"] == 0
+
+
+def test_output_within_the_length_tolerance_is_aligned_and_the_difference_recorded(
+    speech_folder: Path, tmp_path: Path
+) -> None:
+    codec = _named(ShortCodec(), "short")
+    res = load_result(run_built_codec(codec, folder_dataset(speech_folder), _opts(tmp_path)))
+    assert res["counts"]["ok"] == 3
+    assert [r["length_diff_ms"] for r in res["utterances"]] == [-5.0] * 3
+    passthrough = load_result(run_codec("passthrough", folder_dataset(speech_folder),
+                                        _opts(tmp_path / "p")))  # fmt: skip
+    assert [r["length_diff_ms"] for r in passthrough["utterances"]] == [0.0] * 3
+
+
+def test_codec2_shards_merge_to_the_single_process_result(
+    speech_folder: Path, tmp_path: Path
+) -> None:
+    """Issue #32: with libcodec2's process-wide random phases, one process and two merged shards
+    of codec2@700 differed on 39 of 40 utterances."""
+    pytest.importorskip("pycodec2")
+    from bench.runner import merge_shards
+
+    ds = folder_dataset(speech_folder)
+    metrics = ["sisdr", "stoi"]
+    whole = load_result(run_codec("codec2@700", ds, _opts(tmp_path / "whole", metrics=metrics)))
+    opts = _opts(tmp_path / "sharded", metrics=metrics, keep_journal=True)
+    for i in (1, 0):  # the other order, too
+        run_codec("codec2@700", ds.shard(i, 2), opts)
+    merged = load_result(merge_shards("codec2@700", ds, 2, opts))
+    assert [u["metrics"] for u in merged["utterances"]] == [
+        u["metrics"] for u in whole["utterances"]
+    ]
 
 
 def test_interrupted_run_resumes_without_redoing_work(speech_folder: Path, tmp_path: Path) -> None:

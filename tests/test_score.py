@@ -115,6 +115,78 @@ def test_lag_is_estimated_reported_and_removed(tmp_path: Path) -> None:
         assert r["metrics"]["sisdr"] > 20  # only the first 10 ms are lost
 
 
+def test_a_lag_outside_the_window_or_no_match_is_partial_never_a_silent_ok(
+    tmp_path: Path,
+) -> None:
+    """Issue #32: a 150 ms delay (outside ±100 ms) was "aligned" to 92 ms at r = 0.06 and scored
+    ok; pure noise got a lag of −52 ms at r = 0.01, unflagged."""
+    ds = get_dataset("default", limit=2)
+    late = _shifted_folder(tmp_path, ds, 150.0)
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    rng = np.random.default_rng(0)
+    for uid, ref in _refs(ds).items():
+        sf.write(noise / f"{uid}.wav", 0.1 * rng.standard_normal(len(ref)), 16000, subtype="FLOAT")
+    for folder in (late, noise):
+        res = load_result(score_decoded(ds, folder, "x", _opts(tmp_path / folder.name, ["sisdr"])))
+        assert res["counts"]["ok"] == 0 and res["counts"]["partial"] == 2
+        for r in res["utterances"]:
+            assert r["status"] == "partial" and r["stage"] == "align", r
+            assert "--no-align" in r["error"] and r["lag_removed"] is False
+            assert r["metrics"]["sisdr"] is not None  # scored, with the file's own timing
+        assert res["alignment"]["not_trusted"] == 2
+    # --no-align: the user vouches for the timing; nothing is removed and nothing is flagged
+    raw = load_result(score_decoded(ds, late, "x", _opts(tmp_path / "raw", ["sisdr"]), align=False))
+    assert raw["counts"]["ok"] == 2
+
+
+def test_a_codec_that_sends_no_phase_is_aligned_on_its_envelope_and_stays_ok(
+    tmp_path: Path,
+) -> None:
+    """Codec 2's waveform does not follow the reference (r ≈ 0): its lag comes from the energy
+    envelope, trusted, and a known delay left in the files is found and removed."""
+    pytest.importorskip("pycodec2")
+    ds = get_dataset("default", limit=3)
+    codec = get_codec("codec2@700")
+    decoded = tmp_path / "decoded"
+    decoded.mkdir()
+    for uid, ref in _refs(ds).items():
+        y = codec.roundtrip(torch.from_numpy(ref)[None, None], 16000).wav[0, 0].numpy()
+        y = np.concatenate([np.zeros(640, np.float32), y])  # 40 ms of the codec's delay kept
+        sf.write(decoded / f"{uid}.wav", y, 16000, subtype="PCM_16")
+    res = load_result(score_decoded(ds, decoded, "c2", _opts(tmp_path / "out", ["stoi"])))
+    assert res["counts"]["ok"] == 3
+    for r in res["utterances"]:
+        assert r["lag_method"] == "envelope" and r["lag_correlation"] < 0.3
+        # Codec 2's own delay is removed to within a few ms (its envelope lag wobbles by a 5 ms
+        # step from file to file: tests/test_reference_codecs.py), so 40 ± 10 ms
+        assert r["envelope_correlation"] > 0.6 and abs(r["lag_ms"] - 40.0) <= 10.0, r
+        assert r["length_diff_ms"] == pytest.approx(40.0 - r["lag_ms"])
+
+
+def test_score_usage_errors_exit_2_and_a_folder_that_scores_nothing_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue #32: a missing --decoded folder exited 1 (usage errors are 2); a folder where every
+    file failed exited 0."""
+    from bench.cli import main
+
+    common = ["--dataset", "default", "--limit", "2", "--metrics", "sisdr", "--workers", "0",
+              "--no-progress", "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(["score", "--decoded", str(tmp_path / "nope"), "--name", "x", *common]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "decoded folder not found" in err[0]
+    ds = get_dataset("default", limit=2)
+    short = tmp_path / "short"
+    short.mkdir()
+    for uid, ref in _refs(ds).items():  # half the length: a length mismatch each
+        sf.write(short / f"{uid}.wav", ref[: len(ref) // 2], 16000, subtype="PCM_16")
+    assert main(["score", "--decoded", str(short), "--name", "x", *common]) == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(err) == 1 and "x: no utterance scored ok" in err[0] and "length mismatch" in err[0]
+    assert (tmp_path / "out" / "LEADERBOARD.md").is_file()
+
+
 def test_estimate_lag_and_remove_lag() -> None:
     ref = speech(1.0)
     for k in (0, 37, -250, 1600):
