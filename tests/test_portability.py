@@ -110,8 +110,10 @@ def test_bench_run_without_out_leaves_committed_results_alone(
     committed, local = tmp_path / "results", tmp_path / "results" / "local"
     committed.mkdir()
     (committed / "LEADERBOARD.md").write_text("committed board\n")
-    monkeypatch.setattr(cli, "RESULTS_DIR", committed)
-    monkeypatch.setattr(cli, "LOCAL_RESULTS_DIR", local)
+    import bench.commands.common as common  # where the subcommands read the two folders
+
+    monkeypatch.setattr(common, "RESULTS_DIR", committed)
+    monkeypatch.setattr(common, "LOCAL_RESULTS_DIR", local)
     argv = ["run", "--codecs", "passthrough", "--dataset", str(speech_folder), "--metrics",
             "sisdr", "--workers", "0", "--no-progress"]  # fmt: skip
     assert cli.main(argv) == 0

@@ -129,12 +129,12 @@ def test_a_malformed_baseline_is_named(tmp_path: Path) -> None:
 def test_debug_shows_the_traceback_a_one_line_error_hides(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import bench.cli as cli
+    import bench.commands.list as list_command
 
     def bug(args: object) -> int:
         raise ZeroDivisionError("planted bug")
 
-    monkeypatch.setattr(cli, "cmd_list", bug)
+    monkeypatch.setattr(list_command, "cmd_list", bug)
     assert main(["list"]) == 1
     err = capsys.readouterr().err
     assert "internal error: ZeroDivisionError" in err and "--debug" in err
