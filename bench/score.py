@@ -68,7 +68,8 @@ from audiocodecs import Codec, CodecError, RoundTrip, align_length
 from audiocodecs.base import check_length
 from bench.audio import TARGET_SR, AudioError, LoadedAudio, load_audio
 from bench.data import AUDIO_SUFFIXES, Dataset, Utterance, display_path
-from bench.runner import MetricPool, RunError, RunOptions, run_built_codec
+from bench.runner import RunError, RunOptions, run_built_codec
+from bench.scoring import MetricPool
 
 #: Half-width of the lag search: lags within ±100 ms are found (and removed with ``align``).
 LAG_WINDOW_MS = 100.0

@@ -193,7 +193,7 @@ def test_metric_values_are_reproducible(
 @pytest.mark.parametrize("name", [n for n in ALL if get_metric(n).needs_transcript])
 def test_a_missing_transcript_is_a_skip_not_an_error(name: str) -> None:
     from bench.metrics import MissingTranscript
-    from bench.runner import score
+    from bench.scoring import score
 
     ref = speech(1.0)
     with pytest.raises(MissingTranscript):

@@ -146,7 +146,7 @@ def test_a_dead_worker_is_retried_then_charged_to_the_harness(
     tmp_path: Path, speech_folder: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    from bench.runner import FAULT_ENV
+    from bench.scoring import FAULT_ENV
 
     out = tmp_path / "results"
     argv = ["run", "--codecs", "passthrough", "--dataset", str(speech_folder), "--out", str(out),

@@ -221,7 +221,7 @@ def test_codec2_shards_merge_to_the_single_process_result(
     """Issue #32: with libcodec2's process-wide random phases, one process and two merged shards
     of codec2@700 differed on 39 of 40 utterances."""
     pytest.importorskip("pycodec2")
-    from bench.runner import merge_shards
+    from bench.finalize import merge_shards
 
     ds = folder_dataset(speech_folder)
     metrics = ["sisdr", "stoi"]
@@ -292,7 +292,7 @@ def test_byte_codec_reports_measured_bitrate(speech_folder: Path, tmp_path: Path
 
 
 def test_sharded_runs_merge_into_the_unsharded_result(speech_folder: Path, tmp_path: Path) -> None:
-    from bench.runner import merge_shards
+    from bench.finalize import merge_shards
 
     ds = folder_dataset(speech_folder)
     whole = load_result(run_codec("opus@6kbps", ds, _opts(tmp_path / "whole", metrics=["sisdr"])))
@@ -307,7 +307,7 @@ def test_sharded_runs_merge_into_the_unsharded_result(speech_folder: Path, tmp_p
 
 
 def test_merge_refuses_incomplete_shards(speech_folder: Path, tmp_path: Path) -> None:
-    from bench.runner import merge_shards
+    from bench.finalize import merge_shards
 
     ds = folder_dataset(speech_folder)
     opts = _opts(tmp_path, metrics=["sisdr"], keep_journal=True)

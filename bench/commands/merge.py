@@ -11,7 +11,8 @@ from bench.commands.common import LOCAL_RESULTS_DIR, count, publish, rel, split_
 
 def cmd_merge(args: argparse.Namespace) -> int:
     from bench.data import get_dataset
-    from bench.runner import RunOptions, merge_shards
+    from bench.finalize import merge_shards
+    from bench.runner import RunOptions
 
     dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
     opts = RunOptions(metrics=[], device=args.device, workers=0, out=Path(args.out),

@@ -35,7 +35,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from audiocodecs import get_entry
     from bench.data import get_dataset
     from bench.metrics import parse_metrics
-    from bench.runner import RunOptions, make_pool
+    from bench.runner import RunOptions
+    from bench.scoring import make_pool
 
     check_device(args.device)
     metrics = parse_metrics(args.metrics)
@@ -158,7 +159,8 @@ def _after_launcher_shard(  # type: ignore[no-untyped-def]
         return 1 if failed else 0
     import torch.distributed as dist
 
-    from bench.runner import RunOptions, merge_shards
+    from bench.finalize import merge_shards
+    from bench.runner import RunOptions
 
     dist.init_process_group("gloo")
     try:

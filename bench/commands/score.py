@@ -20,8 +20,9 @@ from bench.commands.common import (
 def cmd_score(args: argparse.Namespace) -> int:
     from bench.data import get_dataset
     from bench.metrics import parse_metrics
-    from bench.runner import RunError, RunOptions, make_pool
+    from bench.runner import RunError, RunOptions
     from bench.score import ScoreUsageError, score_decoded
+    from bench.scoring import make_pool
 
     metrics = parse_metrics(args.metrics)
     dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
