@@ -38,17 +38,9 @@ def payload_bps(result: dict[str, Any]) -> float | None:
     return float(b["nominal_bps"]) if b.get("nominal_bps") else None
 
 
-#: Figures reported by the TAAE paper on LibriSpeech test-clean (Parker et al. 2024, Table 2 as
-#: quoted in DESIGN.md §2). Never mixed with measured rows.
-REPORTED: list[dict[str, Any]] = [
-    {"codec": "TAAE", "bps": 700, "sisdr": 4.73, "mel": 0.86, "stft": 1.26, "pesq_wb": 3.09,
-     "stoi": 0.92},
-    {"codec": "TAAE", "bps": 400, "sisdr": 3.18, "mel": 0.97, "pesq_wb": 2.96, "stoi": 0.90},
-    {"codec": "Mimi", "bps": 1100, "sisdr": 2.20, "pesq_wb": 3.01, "stoi": 0.90},
-    {"codec": "EnCodec", "bps": 3000, "mel": 0.95, "pesq_wb": 2.84, "stoi": 0.90},
-    {"codec": "DAC", "bps": 1000, "sisdr": -6.51, "pesq_wb": 1.64},
-]  # fmt: skip
-REPORTED_COLUMNS = ("sisdr", "mel", "stft", "pesq_wb", "stoi")
+#: Figures papers report (never measured here), one table per source: rendered below the measured
+#: tables, each labelled *reported*. Data, not code: the harness names no model or paper itself.
+REPORTED_FILE = Path(__file__).resolve().parents[1] / "results" / "reported.json"
 
 
 def _fmt(summary: dict[str, Any] | None, digits: int) -> str:
@@ -177,19 +169,58 @@ def left_out_table(results: list[dict[str, Any]], comp: Comparison) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def reported_table() -> str:
+def _reported_cell(v: Any) -> str:
+    """A reported figure as its source gives it: a number (2 decimals), or a named value
+    (``{"metric": "UTMOS", "value": 4.23}`` → ``UTMOS 4.23``; a WER → ``5.12 %``)."""
+    if v is None:
+        return "—"
+    if isinstance(v, dict):
+        unit = f" {v['unit']}" if v.get("unit") else ""
+        name = v.get("metric") or ("dWER" if "dWER" in str(v.get("kind", "")) else "")
+        return f"{name} {v['value']:.2f}{unit}".strip()
+    return f"{v:.2f}"
+
+
+def _differs(rows: Any) -> str:
+    """What differs from this harness's protocol for the rows of one source: the points they all
+    share, then the points particular to a row, named by its codec."""
+    rows = list(rows)
+    points = [[x.strip() for x in (r.get("differs") or "not stated").split(";")] for r in rows]
+    common = [x for x in points[0] if all(x in p for p in points[1:])]
+    own = [
+        f"{r['codec']}: {'; '.join(x for x in p if x not in common)}"
+        for r, p in zip(rows, points, strict=True)
+        if any(x not in common for x in p)
+    ]
+    return "differs: " + "; ".join(common) + (f". Per row — {'. '.join(own)}." if own else ".")
+
+
+def reported_sections(path: Path = REPORTED_FILE) -> list[str]:
+    """Every table of ``path`` (see :data:`REPORTED_FILE`) as markdown, apart from the measured
+    ones: title, what it is, the rows, and — where rows cite sources — a numbered source list
+    saying what differs from this harness's protocol. Empty when the file is absent."""
     from tabulate import tabulate
 
-    def cell(v: float | None) -> str:
-        return "—" if v is None else f"{v:.2f}"
-
-    rows = [[r["codec"], r["bps"], *[cell(r.get(c)) for c in REPORTED_COLUMNS]] for r in REPORTED]
-    return tabulate(
-        rows,
-        headers=["codec", "bps", "SI-SDR", "Mel", "STFT", "PESQ-WB", "STOI"],
-        tablefmt="github",
-        disable_numparse=True,
-    )
+    if not path.exists():
+        return []
+    out: list[str] = []
+    for table in json.loads(path.read_text())["tables"]:
+        cols = table["columns"]
+        cited = [r["source"] for r in table["rows"] if "source" in r]
+        sources = list(dict.fromkeys(cited))  # one note per source, in order of first citation
+        rows = [
+            [r["codec"], r["bps"], *[_reported_cell(r.get(k)) for k, _ in cols]]
+            + ([f"[{sources.index(r['source']) + 1}]"] if sources else [])
+            for r in table["rows"]
+        ]
+        headers = ["codec", "bps", *[h for _, h in cols]] + (["source"] if sources else [])
+        out += [f"## {table['title']}", "", table["intro"], ""]
+        out.append(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+        out.append("")
+        for i, src in enumerate(sources, 1):
+            out += [f"{i}. {src}: {_differs(r for r in table['rows'] if r.get('source') == src)}"]
+        out += [""] if sources else []
+    return out
 
 
 #: Pairs the leaderboard tests head to head wherever both codecs have results on a dataset:
@@ -419,17 +450,7 @@ def render(
         if slug in plot_names:
             lines += [f"![rate–distortion on {slug}]({plot_names[slug]})", ""]
     lines += speed_section
-    lines += [
-        "## Reported by the TAAE paper (not measured here)",
-        "",
-        "Figures quoted from Parker et al. 2024 (LibriSpeech test-clean, their setup) for "
-        "orientation only; they were not produced by this harness (their metric settings, e.g. "
-        "Mel/STFT resolutions, may differ) and are not comparable row by row with the measured "
-        "tables above.",
-        "",
-        reported_table(),
-        "",
-    ]
+    lines += reported_sections()
     return "\n".join(lines)
 
 

@@ -164,3 +164,33 @@ def test_a_codec_that_scored_nothing_or_little_never_empties_the_comparison(
     left_rows = [line for line in rest.splitlines() if line.startswith("| few")]
     assert len(left_rows) == 1 and "(n=2 of 6)" in left_rows[0] and "2.50" in left_rows[0]
     assert "- ✗ `dead` scored no utterance, left out: 6 × failed at codec: boom" in text
+
+
+def test_reported_tables_come_from_data_and_stay_apart_from_measured_rows(tmp_path: Path) -> None:
+    """Paper figures render only in sections labelled *not measured here*, each cited row with a
+    numbered source that says what differs from this harness's protocol."""
+    import json
+
+    from bench.leaderboard import REPORTED_FILE, reported_sections
+
+    data = json.loads(REPORTED_FILE.read_text())
+    assert all("not measured here" in t["title"] for t in data["tables"])
+    for t in data["tables"][1:]:  # the field's rows: each verified against its source table
+        assert all(r.get("source") and r.get("row_as_read") for r in t["rows"])
+    path = tmp_path / "reported.json"
+    path.write_text(json.dumps({"tables": [{
+        "title": "Reported by X (not measured here)", "intro": "Quoted.",
+        "columns": [["pesq_wb", "PESQ-WB"], ["mos", "MOS-type"]],
+        "rows": [
+            {"codec": "A", "bps": 700, "pesq_wb": 2.5, "mos": {"metric": "UTMOS", "value": 4.0},
+             "source": "Paper P, Table 1", "differs": "all 2620 utterances; 24 kHz codec"},
+            {"codec": "B", "bps": 480, "pesq_wb": None, "source": "Paper P, Table 1",
+             "differs": "all 2620 utterances"},
+        ],
+    }]}))  # fmt: skip
+    text = "\n".join(reported_sections(path))
+    assert "| A       | 700   | 2.50      | UTMOS 4.00 | [1]      |" in text
+    assert "| B       | 480   | —         | —          | [1]      |" in text
+    assert "1. Paper P, Table 1: differs: all 2620 utterances. Per row — A: 24 kHz codec." in text
+    assert "[2]" not in text  # one note per source
+    assert reported_sections(tmp_path / "absent.json") == []
