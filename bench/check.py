@@ -51,12 +51,16 @@ from typing import Any
 
 from audiocodecs import Codec, CodecUnavailable, get_codec
 from bench.data import Dataset, get_dataset
-from bench.metrics import default_metrics
+from bench.metrics import MetricUnavailable, default_metrics, require_available
 from bench.results import load_result, safe_name
 from bench.runner import RunOptions, make_pool, run_built_codec
 
 #: Utterances of the embedded set that baselines cover (the first N by id).
 CHECK_LIMIT = 3
+#: Metrics outside the default set that baselines gate as well: the two MOS-type metrics the
+#: plan names (MOSNet) or the field reports (ViSQOL). Both need the ``[metrics]`` extra, and
+#: MOSNet its weights (``../shared/models/mosnet/``).
+GATED_EXTRA_METRICS = ("mosnet", "visqol")
 #: Baseline codecs made by ``check --update`` when none exist yet.
 DEFAULT_CHECK_CODECS = ("passthrough", "passthrough@24khz", "opus@6kbps", "opus@12kbps")
 
@@ -110,6 +114,11 @@ ENTROPY_TOLERANCE = Tolerance(rtol=1e-3)
 DEFAULT_TOLERANCE = Tolerance(atol=1e-3, rtol=1e-3)
 
 
+def baseline_metrics() -> list[str]:
+    """What a new baseline gates: the default metric set plus :data:`GATED_EXTRA_METRICS`."""
+    return [*default_metrics(), *(m for m in GATED_EXTRA_METRICS if m not in default_metrics())]
+
+
 def _baseline_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.json"))
 
@@ -134,7 +143,7 @@ def _rerun(
     codec = factory(baseline["codec"]["name"])
     codec.to(device)
     opts = RunOptions(
-        metrics=list(baseline["metrics"]),
+        metrics=require_available(list(baseline["metrics"])),
         device=device,
         workers=workers,
         out=work,
@@ -217,7 +226,7 @@ def run_check(
                 continue
             try:
                 cur = _rerun(base, factory, device, workers, work, pool)
-            except (CodecUnavailable, KeyError, ValueError) as exc:
+            except (CodecUnavailable, MetricUnavailable, KeyError, ValueError) as exc:
                 all_ok = False
                 table.append([name, "—", "—", "—", "—", "—", f"FAIL (cannot run: {exc})"])
                 continue
@@ -267,13 +276,22 @@ def update_baselines(
 ) -> list[Path]:
     """(Re)write baselines for ``codecs`` (default: those already present, else the defaults).
 
-    ``dataset`` defaults to the first :data:`CHECK_LIMIT` utterances of the embedded set, and
-    ``metrics`` to the default (fast) metric set.
+    ``dataset`` defaults to the first :data:`CHECK_LIMIT` utterances of the embedded set.
+    ``metrics`` defaults, per codec, to the metrics its present baseline gates (so an update never
+    silently drops one), else to :func:`baseline_metrics`. Every metric must be available here
+    (:class:`~bench.metrics.MetricUnavailable` before any work otherwise).
     """
+    present = {}
+    for f in _baseline_files(folder):
+        base = load_result(f)
+        present[base["codec"]["name"]] = list(base["metrics"])
     if not codecs:
-        codecs = [load_result(f)["codec"]["name"] for f in _baseline_files(folder)]
+        codecs = list(present)
     if not codecs:
         codecs = list(DEFAULT_CHECK_CODECS)
+    chosen = {n: list(metrics or present.get(n) or baseline_metrics()) for n in codecs}
+    for names in {tuple(m) for m in chosen.values()}:
+        require_available(list(names))
     ds = dataset if dataset is not None else get_dataset("default", limit=CHECK_LIMIT)
     written = []
     work = Path(tempfile.mkdtemp(prefix="bench-check-"))
@@ -283,7 +301,7 @@ def update_baselines(
             codec = factory(name)
             codec.to(device)
             opts = RunOptions(
-                metrics=metrics or default_metrics(),
+                metrics=chosen[name],
                 device=device,
                 workers=workers,
                 out=work,
@@ -302,4 +320,4 @@ def update_baselines(
     return written
 
 
-__all__ = ["compare", "run_check", "update_baselines"]
+__all__ = ["baseline_metrics", "compare", "run_check", "update_baselines"]

@@ -84,11 +84,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     from audiocodecs import CodecUnavailable
     from bench.data import DatasetError
+    from bench.metrics import MetricUnavailable
     from bench.runner import RunError
 
     return dispatch(
         args, debug, usage=(CliError, DatasetError, KeyError, ValueError),
-        failures=(RunError, CodecUnavailable, OSError),
+        failures=(RunError, CodecUnavailable, MetricUnavailable, OSError),
     )  # fmt: skip
 
 

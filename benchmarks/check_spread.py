@@ -47,7 +47,7 @@ ENVS: dict[str, dict[str, str]] = {
 }
 
 
-def rerun(env_name: str, codecs: list[str], scratch: Path) -> Path:
+def rerun(env_name: str, codecs: list[str], metrics: list[str], scratch: Path) -> Path:
     """``bench check --update`` of ``codecs`` into ``scratch/env_name`` under that environment
     (kept: a folder that already holds every codec's file is reused)."""
     out = scratch / env_name
@@ -56,7 +56,7 @@ def rerun(env_name: str, codecs: list[str], scratch: Path) -> Path:
         return out
     env = {**os.environ, **ENVS[env_name], "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, "-m", "bench", "check", "--update", "--baselines", str(out),
-           "--codecs", ",".join(codecs)]  # fmt: skip
+           "--codecs", ",".join(codecs), "--metrics", ",".join(metrics)]  # fmt: skip
     print(f"[{env_name}] {' '.join(f'{k}={v!r}' for k, v in ENVS[env_name].items())}", flush=True)
     subprocess.run(cmd, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
     return out
@@ -76,11 +76,13 @@ def main() -> None:
     base_files = sorted(Path(args.baselines).glob("*.json"))
     committed = {load_result(f)["codec"]["name"]: gated_numbers(load_result(f)) for f in base_files}
     codecs = sorted(committed)
+    # every metric any committed baseline gates (the reruns score all of them for every codec)
+    metrics = list(dict.fromkeys(m for f in base_files for m in load_result(f)["metrics"]))
     runs: dict[str, dict[str, dict[str, float | None]]] = {}
     with tempfile.TemporaryDirectory(prefix="check-spread-") as tmp:
         scratch = Path(args.scratch) if args.scratch else Path(tmp)
         for env in envs:
-            folder = rerun(env, codecs, scratch)
+            folder = rerun(env, codecs, metrics, scratch)
             runs[env] = {}
             for f in sorted(folder.glob("*.json")):
                 r = load_result(f)

@@ -149,3 +149,25 @@ def test_gate_catches_a_rising_failure_count(tmp_path: Path, speech_folder: Path
     ok, report = _gate(tmp_path, speech_folder, lambda: Passthrough(16000), "passthrough",
                        lambda: FailingOnLongest(limit=1))  # fmt: skip
     assert not ok and "failed utterances" in _failed_rows(report), report
+
+
+def test_update_keeps_each_baselines_metrics(tmp_path: Path, speech_folder: Path) -> None:
+    """Rewriting a baseline without naming metrics gates exactly what it gated before."""
+    from bench.results import load_result
+
+    folder = _baseline(tmp_path, speech_folder)
+    update_baselines(folder, [], workers=0, dataset=folder_dataset(speech_folder))
+    assert list(load_result(folder / "passthrough.json")["metrics"]) == METRICS
+
+
+def test_gate_fails_when_a_gated_metric_cannot_run(
+    tmp_path: Path,
+    speech_folder: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    folder = tmp_path / "baselines"
+    update_baselines(folder, ["passthrough"], workers=0, dataset=folder_dataset(speech_folder),
+                     metrics=["sisdr", "mosnet"])  # fmt: skip
+    monkeypatch.setenv("MOSNET_WEIGHTS", str(tmp_path / "absent.h5"))
+    ok, report = run_check(folder, workers=0)
+    assert not ok and "cannot run" in report and "absent.h5" in report

@@ -65,3 +65,19 @@ def test_list_why_explains_one_codec(capsys) -> None:  # type: ignore[no-untyped
     assert entry.name in out and reason in out  # the whole reason, not a clipped one
     assert main(["list", "--why", "passthrough"]) == 0
     assert "available" in capsys.readouterr().out
+
+
+def test_list_shows_metric_availability_and_why(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("MOSNET_WEIGHTS", str(tmp_path / "absent.h5"))
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| mosnet "))
+    assert "| no " in row and "metric(s) unavailable" in out
+    assert main(["list", "--why", "mosnet"]) == 1
+    assert "absent.h5" in capsys.readouterr().out
+    assert main(["list", "--why", "pesq_wb"]) == 0
+    assert "available" in capsys.readouterr().out

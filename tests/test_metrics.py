@@ -239,3 +239,57 @@ def test_dnsmos_submodel_refuses_an_output_the_graph_does_not_make() -> None:
 
     with pytest.raises(ValueError, match="no node produces"):
         dnsmos.submodel(dnsmos._model_bytes(), {dnsmos.INPUT: ["n", 144160]}, ["not_a_tensor"])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_metric_says_whether_it_can_run_here(name: str) -> None:
+    """Every metric answers ``unavailable_reason()`` cheaply: ``None`` or a non-empty reason, and
+    the :class:`Metric` (with its check) still pickles for the worker processes."""
+    import pickle
+
+    m = get_metric(name)
+    reason = m.unavailable_reason()
+    assert reason is None or (isinstance(reason, str) and reason.strip())
+    assert pickle.loads(pickle.dumps(m)).name == name
+
+
+def test_a_missing_module_is_named_with_its_fix() -> None:
+    from bench.metrics import RequiresModules
+
+    check = RequiresModules(("numpy", "no_such_module_xyz"), "pip install xyz")
+    reason = check()
+    assert reason is not None and "no_such_module_xyz" in reason and "pip install xyz" in reason
+    assert "numpy" not in reason
+    assert RequiresModules(("numpy",), "-")() is None
+
+
+def test_a_broken_availability_check_is_a_reason_not_a_crash() -> None:
+    from dataclasses import replace
+
+    def boom() -> str | None:
+        raise OSError("disk gone")
+
+    m = replace(get_metric("sisdr"), unavailable=boom)
+    assert "OSError: disk gone" in (m.unavailable_reason() or "")
+
+
+def test_named_unavailable_metric_stops_a_run_before_any_work(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    """A named metric that cannot run fails the command at once (exit 1) with the reason;
+    ``all`` leaves it out with a note instead."""
+    from bench.cli import main
+    from bench.metrics import require_available
+
+    monkeypatch.setenv("MOSNET_WEIGHTS", str(tmp_path / "absent.h5"))
+    out = tmp_path / "res"
+    argv = ["run", "--codecs", "passthrough", "--metrics", "sisdr,mosnet", "--limit", "1",
+            "--workers", "0", "--out", str(out), "--no-progress", "--no-leaderboard"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "mosnet" in err and "absent.h5" in err and "--metrics" in err
+    assert not out.exists() or not list(out.rglob("*.json"))  # nothing was run
+    kept = require_available(["sisdr", "mosnet"], skip=True)
+    assert kept == ["sisdr"] and "skipping metric mosnet" in capsys.readouterr().err

@@ -12,9 +12,17 @@ from bench.commands.common import RESULTS_DIR, check_device, count, rel, split_n
 def cmd_check(args: argparse.Namespace) -> int:
     from bench.check import run_check, update_baselines
 
+    if args.metrics and not args.update:
+        raise ValueError("--metrics goes with --update (a check gates what each baseline holds)")
     if args.update:
+        from bench.metrics import parse_metrics
+
         codecs = split_names(args.codecs or "")
-        for p in update_baselines(Path(args.baselines), codecs, args.device, args.workers):
+        metrics = parse_metrics(args.metrics) if args.metrics else None
+        written = update_baselines(
+            Path(args.baselines), codecs, args.device, args.workers, metrics=metrics
+        )
+        for p in written:
             print(f"wrote {rel(p)}")
         return 0
     check_device(args.device)
@@ -35,4 +43,9 @@ def add_parser(sub: Any) -> None:
         "--workers", type=count(0), default=2, help="metric processes (0 = inline; default 2)"
     )
     c.add_argument("--codecs", help="with --update: which codecs (default: the existing baselines)")
+    c.add_argument(
+        "--metrics",
+        help="with --update: which metrics the baselines gate (default: each present baseline's "
+        "own, else the default set + mosnet,visqol)",
+    )
     c.set_defaults(func=cmd_check)

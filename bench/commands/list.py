@@ -21,6 +21,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     from bench.data import dataset_entries
     from bench.metrics import get_metric, metric_names
 
+    if args.why and args.why in metric_names():
+        m = get_metric(args.why)
+        reason = m.unavailable_reason()
+        print(f"metric {m.name}: {m.label} ({m.unit or 'no unit'}); {m.definition}")
+        print("available" if reason is None else f"unavailable: {reason}")
+        return 0 if reason is None else 1
     if args.why:
         entry = get_entry(args.why)
         reason = unavailable_reason(entry)
@@ -53,8 +59,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     mrows = []
     for n in metric_names():
         m = get_metric(n)
-        mrows.append([n, _clip(m.label, 62), m.unit, "higher" if m.higher_is_better else "lower"])
-    print(tabulate(mrows, headers=["metric", "label", "unit", "better"], tablefmt="github"))
+        avail = "yes" if m.unavailable_reason() is None else "no"
+        better = "higher" if m.higher_is_better else "lower"
+        mrows.append([n, avail, "yes" if m.default else "", _clip(m.label, 50), m.unit, better])
+    headers = ["metric", "available", "default", "label", "unit", "better"]
+    print(tabulate(mrows, headers=headers, tablefmt="github"))
+    missing = sum(r[1] == "no" for r in mrows)
+    if missing:
+        print(f"{missing} metric(s) unavailable: `python -m bench list --why NAME` says why + fix")
     print()
     drows = [[e.name, _clip(e.description, 60)] for e in dataset_entries()]
     drows.append(["PATH", "any folder of audio files (id = path relative to it)"])
@@ -90,7 +102,9 @@ def add_parser(sub: Any) -> None:
     """The ``list`` subcommand's arguments (``sub``: the top parser's subparsers)."""
     ls = sub.add_parser("list", help="list codecs (with availability), metrics and datasets")
     ls.add_argument(
-        "--why", metavar="NAME", help="one codec: its description and, if unavailable, why + fix"
+        "--why",
+        metavar="NAME",
+        help="one codec or metric: its description and, if unavailable, why + the fix",
     )
     ls.add_argument("--all", action="store_true", help="include random-init / test-only codecs")
     ls.set_defaults(func=cmd_list)

@@ -34,12 +34,13 @@ DEFAULT_CODECS = (
 def cmd_run(args: argparse.Namespace) -> int:
     from audiocodecs import get_entry
     from bench.data import get_dataset
-    from bench.metrics import parse_metrics
+    from bench.metrics import parse_metrics, require_available
     from bench.runner import RunOptions
     from bench.scoring import make_pool
 
     check_device(args.device)
-    metrics = parse_metrics(args.metrics)
+    # every named metric must be able to run before any work starts (`all` skips, with a note)
+    metrics = require_available(parse_metrics(args.metrics), skip=args.metrics == "all")
     if args.codecs:
         names = split_names(args.codecs)
         for n in names:

@@ -19,12 +19,13 @@ from bench.commands.common import (
 
 def cmd_score(args: argparse.Namespace) -> int:
     from bench.data import get_dataset
-    from bench.metrics import parse_metrics
+    from bench.metrics import parse_metrics, require_available
     from bench.runner import RunError, RunOptions
     from bench.score import ScoreUsageError, score_decoded
     from bench.scoring import make_pool
 
-    metrics = parse_metrics(args.metrics)
+    # every named metric must be able to run before any work starts (`all` skips, with a note)
+    metrics = require_available(parse_metrics(args.metrics), skip=args.metrics == "all")
     dataset = get_dataset(args.dataset, args.data, args.limit, args.max_seconds)
     opts = RunOptions(metrics=metrics, device="cpu", workers=args.workers, out=Path(args.out),
                       fresh=args.fresh, replace=args.replace,

@@ -9,7 +9,8 @@ registers them all. Third-party metric packages are imported lazily inside the m
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+import importlib.util
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,9 @@ class Metric:
         default: part of the default metric set (the fast signal metrics); slow model-based
             metrics (WER, speaker similarity, DistillMOS) run when named or with ``all``.
         sample_rate: rate the metric is defined at.
+        unavailable: ``unavailable() -> None`` when the metric can run here, else why not and the
+            fix (a missing package or weights file); ``None`` = always available. Checked before
+            a run starts and shown by ``bench list`` — cheap: it imports nothing heavy.
     """
 
     name: str
@@ -50,6 +54,16 @@ class Metric:
     weighted: bool = False  # fn returns (value, weight); tables show Σ value·weight / Σ weight
     default: bool = True  # in the default (fast) metric set of `bench run`
     sample_rate: int = METRIC_SAMPLE_RATE
+    unavailable: Callable[[], str | None] | None = None
+
+    def unavailable_reason(self) -> str | None:
+        """``None`` when the metric can run here, else why not (with the fix)."""
+        if self.unavailable is None:
+            return None
+        try:
+            return self.unavailable()
+        except Exception as exc:  # a broken check must not hide the metric's name
+            return f"availability check failed: {type(exc).__name__}: {exc}"
 
     def __call__(
         self,
@@ -96,6 +110,30 @@ class Metric:
 
 class MissingTranscript(LookupError):
     """The utterance has no reference transcript: a skip, not a failure of the codec."""
+
+
+class MetricUnavailable(RuntimeError):
+    """A requested metric cannot run here (a package or weights file is missing); the message
+    names each such metric, why, and the fix."""
+
+
+@dataclass(frozen=True)
+class RequiresModules:
+    """An ``unavailable`` check: the named top-level modules must be importable (found without
+    importing them). Picklable, so a :class:`Metric` still travels to worker processes."""
+
+    modules: tuple[str, ...]
+    install: str  # the fix, e.g. "pip install -e '.[metrics]'"
+
+    def __call__(self) -> str | None:
+        missing = [m for m in self.modules if importlib.util.find_spec(m) is None]
+        if not missing:
+            return None
+        return f"module {', '.join(missing)} not installed: {self.install}"
+
+
+#: The fix for a metric whose package comes with the project's ``[metrics]`` extra.
+METRICS_EXTRA = "pip install -e '.[metrics]' (the project's model-based metrics extra)"
 
 
 _METRICS: dict[str, Metric] = {}
@@ -161,6 +199,36 @@ def parse_metrics(spec: str | None) -> list[str]:
     for n in names:
         get_metric(n)
     return names
+
+
+def unavailable_metrics(names: Iterable[str]) -> dict[str, str]:
+    """``{name: why}`` for each of ``names`` that cannot run here (empty when all can)."""
+    out = {}
+    for n in names:
+        reason = get_metric(n).unavailable_reason()
+        if reason is not None:
+            out[n] = reason
+    return out
+
+
+def require_available(names: list[str], *, skip: bool = False) -> list[str]:
+    """``names`` when every metric can run here; otherwise :class:`MetricUnavailable` naming each
+    missing one with its fix — or, with ``skip`` (the ``all`` set), ``names`` without them and one
+    stderr note per metric left out."""
+    missing = unavailable_metrics(names)
+    if not missing:
+        return names
+    if skip:
+        import sys
+
+        for n, why in missing.items():
+            print(f"note: skipping metric {n}: {why}", file=sys.stderr)
+        return [n for n in names if n not in missing]
+    lines = "; ".join(f"{n}: {why}" for n, why in missing.items())
+    raise MetricUnavailable(
+        f"metric(s) unavailable here — {lines} (fix it, or leave the metric out of --metrics; "
+        "`python -m bench list --why NAME` repeats this)"
+    )
 
 
 #: Metric family modules, imported in this order; registration order = column order in tables.

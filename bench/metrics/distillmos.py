@@ -8,7 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics import METRIC_SAMPLE_RATE, Metric, register_metric
+from bench.metrics import (
+    METRIC_SAMPLE_RATE,
+    METRICS_EXTRA,
+    Metric,
+    RequiresModules,
+    register_metric,
+)
 
 DEFINITION = (
     "DistillMOS 0.9.1 (`ConvTransformerSQAModel`, weights `distill_mos_v7.pt` shipped in the "
@@ -48,5 +54,6 @@ register_metric(
         intrusive=False,
         sample_rate=METRIC_SAMPLE_RATE,
         default=False,
+        unavailable=RequiresModules(("distillmos",), METRICS_EXTRA),
     )
 )

@@ -55,7 +55,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from bench.metrics import METRIC_SAMPLE_RATE, Metric, register_metric
+from bench.metrics import METRIC_SAMPLE_RATE, Metric, MetricUnavailable, register_metric
 
 H5PY_PIN = "h5py==3.16.0"
 WEIGHTS_ENV = "MOSNET_WEIGHTS"
@@ -87,7 +87,7 @@ DEFINITION = (
 )
 
 
-class MOSNetUnavailable(RuntimeError):
+class MOSNetUnavailable(MetricUnavailable):
     """MOSNet cannot run here (weights or ``h5py`` missing); the message says where and the fix."""
 
 
@@ -365,5 +365,6 @@ register_metric(
         intrusive=False,
         sample_rate=METRIC_SAMPLE_RATE,
         default=False,
+        unavailable=unavailable,
     )
 )

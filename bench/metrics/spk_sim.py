@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics import METRIC_SAMPLE_RATE, Metric, register_metric
+from bench.metrics import (
+    METRIC_SAMPLE_RATE,
+    METRICS_EXTRA,
+    Metric,
+    RequiresModules,
+    register_metric,
+)
 
 DEFINITION = (
     "Cosine similarity of the 256-dim d-vectors of resemblyzer 0.1.4's pretrained GE2E voice "
@@ -48,5 +54,6 @@ register_metric(
         fn=spk_sim,
         definition=DEFINITION,
         default=False,
+        unavailable=RequiresModules(("resemblyzer", "webrtcvad"), METRICS_EXTRA),
     )
 )

@@ -34,7 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from bench.metrics import METRIC_SAMPLE_RATE, Metric, register_metric
+from bench.metrics import (
+    METRIC_SAMPLE_RATE,
+    METRICS_EXTRA,
+    Metric,
+    RequiresModules,
+    register_metric,
+)
 
 DEFINITION = (
     "ViSQOL v3 speech mode, MOS-LQO with the deep-lattice mapping (the C++ default since 3.2), "
@@ -102,5 +108,6 @@ register_metric(
         fn=visqol,
         definition=DEFINITION,
         default=False,
+        unavailable=RequiresModules(("visqol", "libsvm", "numba"), METRICS_EXTRA),
     )
 )

@@ -12,7 +12,13 @@ import re
 
 import numpy as np
 
-from bench.metrics import METRIC_SAMPLE_RATE, Metric, register_metric
+from bench.metrics import (
+    METRIC_SAMPLE_RATE,
+    METRICS_EXTRA,
+    Metric,
+    RequiresModules,
+    register_metric,
+)
 
 DEFINITION = (
     "Word error rate (%) of pocketsphinx 5.1.1's default US-English model (acoustic model, "
@@ -77,5 +83,6 @@ register_metric(
         weighted=True,
         sample_rate=METRIC_SAMPLE_RATE,
         default=False,
+        unavailable=RequiresModules(("pocketsphinx", "jiwer"), METRICS_EXTRA),
     )
 )
