@@ -171,3 +171,35 @@ def test_gate_fails_when_a_gated_metric_cannot_run(
     monkeypatch.setenv("MOSNET_WEIGHTS", str(tmp_path / "absent.h5"))
     ok, report = run_check(folder, workers=0)
     assert not ok and "cannot run" in report and "absent.h5" in report
+
+
+def test_visqol_of_an_identity_path_is_gated_as_a_floor() -> None:
+    """ViSQOL flips by up to 0.11 near identity on 1e-6 input changes (bench.check docstring):
+    a baseline ≥ 4.0 must only stay ≥ 4.0; a real codec's ViSQOL is two-sided at ±1e-3."""
+    from bench.check import tolerance
+
+    vq = tolerance("visqol")
+    assert vq.accepts(4.387, 4.357) and vq.accepts(4.387, 4.45)
+    assert not vq.accepts(4.387, 3.9)
+    assert vq.accepts(1.390, 1.3905) and not vq.accepts(1.390, 1.392)
+    assert not tolerance("mosnet").accepts(2.227, 2.229)
+
+
+def test_gate_on_mosnet_and_visqol_bites_on_added_noise(
+    tmp_path: Path, speech_folder: Path
+) -> None:
+    """The two MOS-type metrics every committed baseline gates fail a noisier passthrough."""
+    folder = tmp_path / "baselines"
+    update_baselines(folder, ["passthrough"], workers=0, dataset=folder_dataset(speech_folder),
+                     metrics=["mosnet", "visqol"])  # fmt: skip
+
+    def noisy(name: str) -> Codec:
+        codec = NoisyPassthrough(level=0.02)
+        codec.name = name
+        return codec
+
+    ok, report = run_check(folder, workers=0)
+    assert ok, report
+    ok, report = run_check(folder, workers=0, factory=noisy)
+    failed = [line.split("|")[2].strip() for line in report.splitlines() if "| FAIL" in line]
+    assert not ok and {"mosnet", "visqol"} <= set(failed), report
