@@ -156,6 +156,14 @@ def table_html(results: list[dict[str, Any]], out: Path | None = None) -> str:
         cells = [first, _cell(f"{bps:.0f}" if bps else "—", bps or 0)]
         for m in comp.metrics:
             s = comp.summary[name].get(m) or {}
+            lo = comp.left_out.get(name, {}).get(m)
+            if lo is not None:  # too few utterances to compare: say so, never a silent blank
+                own = lo.summary.get("mean")
+                text = f"left out: n={lo.n} of {lo.of}" + (
+                    f" ({own:.3f})" if own is not None else ""
+                )
+                cells.append(_cell(text, ""))
+                continue
             if s.get("mean") is None:
                 cells.append(_cell("—", ""))
                 continue

@@ -194,3 +194,17 @@ def test_reported_tables_come_from_data_and_stay_apart_from_measured_rows(tmp_pa
     assert "1. Paper P, Table 1: differs: all 2620 utterances. Per row — A: 24 kHz codec." in text
     assert "[2]" not in text  # one note per source
     assert reported_sections(tmp_path / "absent.json") == []
+
+
+def test_the_report_table_marks_a_left_out_codec_instead_of_a_blank() -> None:
+    """The HTML table says "left out: n=2 of 6 (2.500)" where a codec scored too few utterances
+    for a metric — the markdown board's rule, never an unexplained empty cell."""
+    from bench.report import table_html
+
+    vals = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
+    html = table_html([
+        _result("good", 700, 0, pesq_values=vals),
+        _result("few", 600, 0, pesq_values=[None, None, None, None, 2.0, 3.0]),
+    ])  # fmt: skip
+    row = next(r for r in html.split("<tr>") if r.startswith('<td data-v="few"'))
+    assert "left out: n=2 of 6 (2.500)" in row
