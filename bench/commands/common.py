@@ -130,7 +130,11 @@ def add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-seconds", type=positive_float, help="only utterances at most this long"
     )
-    parser.add_argument("--metrics", help="comma-separated metric names, or `all` (default: fast)")
+    parser.add_argument(
+        "--metrics",
+        help="comma-separated metric names, or `all` (default: the fast set). A named metric that "
+        "cannot run here stops the command before any work; `all` skips it with a note",
+    )
     parser.add_argument(
         "--workers",
         type=count(0),
