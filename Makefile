@@ -84,10 +84,11 @@ adversarial: $(STAMP)
 	done
 
 ## Regenerate both studies' ABLATION.md from the committed result files only.
+## (The 6,000-step side study first: the main report quotes its verdicts.)
 ablation-report: $(STAMP)
-	$(PY) -m taae ablate --stages report --results results/ablation_tinyspec
 	if [ -f results/ablation_tinyspec_6k/study.json ]; then $(PY) -m taae ablate --stages report \
 		--results results/ablation_tinyspec_6k --runs runs/ablation_tinyspec_6k; fi
+	$(PY) -m taae ablate --stages report --results results/ablation_tinyspec
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache results/.work
